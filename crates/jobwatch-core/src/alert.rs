@@ -1,0 +1,169 @@
+//! Alert events: the one versioned JSON document every alert travels as, from the engine to
+//! the outbox, the SNS topic and the Slack formatter. Documented in `docs/alert-events.md`.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::job::{JobSpec, Severity};
+
+/// Bumped on any incompatible change to [`AlertEvent`].
+pub const ALERT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    Failed,
+    Missed,
+    TimedOut,
+    TooShort,
+    Recovered,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Failed => "failed",
+            AlertKind::Missed => "missed",
+            AlertKind::TimedOut => "timed_out",
+            AlertKind::TooShort => "too_short",
+            AlertKind::Recovered => "recovered",
+        }
+    }
+}
+
+impl fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the alert is about, copied from the definition so the event stands alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSummary {
+    pub slug: String,
+    /// e.g. `0 9 * * * (Asia/Seoul)` or `every 15m`.
+    pub schedule: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// How a down period looked, carried by `recovered` events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageSummary {
+    /// The first bad event of the outage.
+    pub since: Timestamp,
+    pub duration_ms: u64,
+    pub runs_missed: u32,
+    pub runs_failed: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    pub schema_version: u32,
+    /// Stable identity of this alert: the same condition always yields the same id, so every
+    /// consumer can de-duplicate.
+    pub id: String,
+    pub kind: AlertKind,
+    pub environment: String,
+    pub severity: Severity,
+    pub job: JobSummary,
+    /// When the condition happened: the deadline for missed and timed-out runs (backdated when
+    /// a sweep catches up), the ping's arrival otherwise.
+    pub at: Timestamp,
+    /// When jobwatch noticed it.
+    pub detected_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
+    /// The last lines of the run's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_excerpt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<OutageSummary>,
+}
+
+impl AlertEvent {
+    /// A bare event for `kind` about `spec`; callers fill in the run details.
+    pub fn new(
+        kind: AlertKind,
+        spec: &JobSpec,
+        environment: &str,
+        at: Timestamp,
+        detected_at: Timestamp,
+    ) -> Self {
+        AlertEvent {
+            schema_version: ALERT_SCHEMA_VERSION,
+            id: String::new(),
+            kind,
+            environment: environment.to_string(),
+            severity: spec.severity,
+            job: JobSummary {
+                slug: spec.slug.to_string(),
+                schedule: spec.schedule.describe(),
+                description: spec.description.clone(),
+                tags: spec.tags.clone(),
+            },
+            at,
+            detected_at,
+            run_id: None,
+            expected_at: None,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            exit_code: None,
+            output_excerpt: None,
+            outage: None,
+        }
+        .with_id()
+    }
+
+    /// Recomputes the id from what identifies the condition: environment, job, kind, time and
+    /// run. Call after changing any of them.
+    pub fn with_id(mut self) -> Self {
+        self.id = format!(
+            "{}/{}/{}/{}{}",
+            self.environment,
+            self.job.slug,
+            self.kind,
+            self.at.as_millisecond(),
+            self.run_id
+                .as_deref()
+                .map(|r| format!("/{r}"))
+                .unwrap_or_default()
+        );
+        self
+    }
+}
+
+/// The last lines of a run's output, small enough to travel in an alert.
+pub fn output_excerpt(output: &str) -> Option<String> {
+    const MAX_LINES: usize = 20;
+    const MAX_BYTES: usize = 2_000;
+    let trimmed = output.trim_end();
+    if trimmed.is_empty() {
+        return None;
+    }
+    let mut start = trimmed.len().saturating_sub(MAX_BYTES);
+    while !trimmed.is_char_boundary(start) {
+        start += 1;
+    }
+    let tail = &trimmed[start..];
+    let lines: Vec<&str> = tail.lines().collect();
+    let keep = &lines[lines.len().saturating_sub(MAX_LINES)..];
+    Some(keep.join("\n"))
+}

@@ -1,0 +1,401 @@
+//! Job definitions: what a job is expected to do (its schedule and limits), in two forms: the
+//! validated [`JobSpec`] the engine works with, and the flat [`JobDoc`] users write as JSON and
+//! the stores persist.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use crate::cron::{CronError, CronExpr};
+use crate::duration::Duration;
+
+/// How a job is identified in URLs: 1-64 characters of `a-z`, `0-9`, `-` and `_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Slug(String);
+
+impl Slug {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(s: &str) -> Result<Slug, JobError> {
+        let valid = !s.is_empty()
+            && s.len() <= Self::MAX_LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Slug(s.to_string()))
+        } else {
+            Err(JobError::BadSlug(truncate_for_message(s)))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Slug {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Slug::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+fn truncate_for_message(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// How loudly a job's alerts should be announced.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    #[default]
+    Error,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+/// When a job is expected to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    /// A cron line evaluated in an IANA time zone, with cron daemon DST behaviour.
+    Cron {
+        expr: CronExpr,
+        tz_name: String,
+        tz: TimeZone,
+    },
+    /// A fixed interval between runs, measured from the previous ping.
+    Every(Duration),
+}
+
+impl Schedule {
+    pub fn cron(expr: &str, tz_name: &str) -> Result<Schedule, JobError> {
+        let expr = CronExpr::parse(expr).map_err(JobError::BadCron)?;
+        let tz = TimeZone::get(tz_name)
+            .map_err(|_| JobError::UnknownTimeZone(truncate_for_message(tz_name)))?;
+        Ok(Schedule::Cron {
+            expr,
+            tz_name: tz_name.to_string(),
+            tz,
+        })
+    }
+
+    pub fn every(period: Duration) -> Result<Schedule, JobError> {
+        if period < Duration::from_secs(1) {
+            return Err(JobError::IntervalTooShort(period));
+        }
+        Ok(Schedule::Every(period))
+    }
+
+    /// The first expected run strictly after `after`. For an interval, the next run is one
+    /// period after the previous ping, so `after` is that ping.
+    pub fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
+        match self {
+            Schedule::Cron { expr, tz, .. } => expr.next_after(after, tz),
+            Schedule::Every(period) => after.checked_add(period.to_signed()).ok(),
+        }
+    }
+
+    /// Human description, e.g. `0 9 * * * (Asia/Seoul)` or `every 15m`.
+    pub fn describe(&self) -> String {
+        match self {
+            Schedule::Cron { expr, tz_name, .. } => format!("{expr} ({tz_name})"),
+            Schedule::Every(period) => format!("every {period}"),
+        }
+    }
+}
+
+/// A validated job definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    pub slug: Slug,
+    pub schedule: Schedule,
+    /// How late a run may start before it counts as missed.
+    pub grace: Duration,
+    /// A started run not finished by then is timed out.
+    pub max_runtime: Duration,
+    /// A run finishing faster than this is suspicious ("too short").
+    pub min_runtime: Option<Duration>,
+    /// Consecutive bad runs (failed, missed, timed out, too short) before the job is down.
+    pub failure_threshold: u32,
+    /// Consecutive good runs before a down job counts as recovered.
+    pub recovery_threshold: u32,
+    pub severity: Severity,
+    pub tags: Vec<String>,
+    pub description: String,
+}
+
+pub const DEFAULT_GRACE: Duration = Duration::from_mins(5);
+pub const DEFAULT_MAX_RUNTIME: Duration = Duration::from_hours(1);
+/// Jobs auto-created by a `?create=1` ping expect a daily ping, like Healthchecks.
+pub const AUTO_CREATE_PERIOD: Duration = Duration::from_hours(24);
+pub const AUTO_CREATE_GRACE: Duration = Duration::from_hours(1);
+const MAX_TAGS: usize = 20;
+const MAX_TAG_LEN: usize = 64;
+const MAX_DESCRIPTION_LEN: usize = 1_000;
+
+/// The wire and storage form of a job definition, as users write it:
+/// `{"schedule": "0 9 * * *", "tz": "Asia/Seoul", "grace": "10m"}` or `{"every": "15m"}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_runtime: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_runtime: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Only meaningful on input: pause or resume as part of an update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JobError {
+    #[error("invalid slug '{0}': use 1-64 characters of a-z, 0-9, '-' and '_'")]
+    BadSlug(String),
+    #[error("invalid cron schedule: {0}")]
+    BadCron(CronError),
+    #[error("unknown time zone '{0}': use an IANA name such as Europe/Berlin or UTC")]
+    UnknownTimeZone(String),
+    #[error("a job needs either `schedule` (cron) or `every` (interval)")]
+    NoSchedule,
+    #[error("give either `schedule` or `every`, not both")]
+    BothSchedules,
+    #[error("`tz` only applies to a cron `schedule`")]
+    TzWithoutCron,
+    #[error("interval {0} is too short: the minimum is 1s")]
+    IntervalTooShort(Duration),
+    #[error("`max_runtime` must be greater than zero")]
+    ZeroMaxRuntime,
+    #[error("`min_runtime` ({min}) must be below `max_runtime` ({max})")]
+    MinAboveMax { min: Duration, max: Duration },
+    #[error("`{0}` must be between 1 and 1000")]
+    BadThreshold(&'static str),
+    #[error("at most 20 tags of at most 64 characters each")]
+    BadTags,
+    #[error("`description` is longer than 1000 characters")]
+    LongDescription,
+}
+
+impl JobDoc {
+    /// Validates the document into a spec with defaults filled in.
+    pub fn into_spec(self, slug: Slug) -> Result<JobSpec, JobError> {
+        let schedule = match (&self.schedule, self.every) {
+            (Some(_), Some(_)) => return Err(JobError::BothSchedules),
+            (None, None) => return Err(JobError::NoSchedule),
+            (Some(expr), None) => Schedule::cron(expr, self.tz.as_deref().unwrap_or("UTC"))?,
+            (None, Some(period)) => {
+                if self.tz.is_some() {
+                    return Err(JobError::TzWithoutCron);
+                }
+                Schedule::every(period)?
+            }
+        };
+        let max_runtime = self.max_runtime.unwrap_or(DEFAULT_MAX_RUNTIME);
+        if max_runtime.is_zero() {
+            return Err(JobError::ZeroMaxRuntime);
+        }
+        if let Some(min) = self.min_runtime {
+            if min >= max_runtime {
+                return Err(JobError::MinAboveMax {
+                    min,
+                    max: max_runtime,
+                });
+            }
+        }
+        let threshold = |value: Option<u32>, name| match value.unwrap_or(1) {
+            n @ 1..=1000 => Ok(n),
+            _ => Err(JobError::BadThreshold(name)),
+        };
+        let tags = self.tags.unwrap_or_default();
+        if tags.len() > MAX_TAGS
+            || tags
+                .iter()
+                .any(|t| t.is_empty() || t.chars().count() > MAX_TAG_LEN)
+        {
+            return Err(JobError::BadTags);
+        }
+        let description = self.description.unwrap_or_default();
+        if description.chars().count() > MAX_DESCRIPTION_LEN {
+            return Err(JobError::LongDescription);
+        }
+        Ok(JobSpec {
+            slug,
+            schedule,
+            grace: self.grace.unwrap_or(DEFAULT_GRACE),
+            max_runtime,
+            min_runtime: self.min_runtime.filter(|d| !d.is_zero()),
+            failure_threshold: threshold(self.failure_threshold, "failure_threshold")?,
+            recovery_threshold: threshold(self.recovery_threshold, "recovery_threshold")?,
+            severity: self.severity.unwrap_or_default(),
+            tags,
+            description,
+        })
+    }
+}
+
+impl JobSpec {
+    /// The document form with every setting explicit (what stores persist and the API shows).
+    pub fn to_doc(&self) -> JobDoc {
+        let (schedule, tz, every) = match &self.schedule {
+            Schedule::Cron { expr, tz_name, .. } => {
+                (Some(expr.to_string()), Some(tz_name.clone()), None)
+            }
+            Schedule::Every(period) => (None, None, Some(*period)),
+        };
+        JobDoc {
+            schedule,
+            tz,
+            every,
+            grace: Some(self.grace),
+            max_runtime: Some(self.max_runtime),
+            min_runtime: self.min_runtime,
+            failure_threshold: Some(self.failure_threshold),
+            recovery_threshold: Some(self.recovery_threshold),
+            severity: Some(self.severity),
+            tags: Some(self.tags.clone()),
+            description: Some(self.description.clone()),
+            paused: None,
+        }
+    }
+
+    /// The definition given to jobs created by a `?create=1` ping.
+    pub fn auto_created(slug: Slug) -> JobSpec {
+        JobSpec {
+            slug,
+            schedule: Schedule::Every(AUTO_CREATE_PERIOD),
+            grace: AUTO_CREATE_GRACE,
+            max_runtime: DEFAULT_MAX_RUNTIME,
+            min_runtime: None,
+            failure_threshold: 1,
+            recovery_threshold: 1,
+            severity: Severity::default(),
+            tags: Vec::new(),
+            description: String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(json: &str) -> Result<JobSpec, String> {
+        let doc: JobDoc = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        doc.into_spec(Slug::parse("backup").unwrap())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn slugs_are_url_safe_names() {
+        assert!(Slug::parse("nightly-backup_2").is_ok());
+        for bad in ["", "Upper", "with space", "ünï", "a/b", &"x".repeat(65)] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_fill_what_the_document_leaves_out() {
+        let spec = doc(r#"{"schedule": "0 9 * * *", "tz": "Asia/Seoul"}"#).unwrap();
+        assert_eq!(spec.grace, DEFAULT_GRACE);
+        assert_eq!(spec.max_runtime, DEFAULT_MAX_RUNTIME);
+        assert_eq!((spec.failure_threshold, spec.recovery_threshold), (1, 1));
+        assert_eq!(spec.severity, Severity::Error);
+        assert_eq!(spec.schedule.describe(), "0 9 * * * (Asia/Seoul)");
+        let spec = doc(r#"{"every": "15m"}"#).unwrap();
+        assert_eq!(spec.schedule.describe(), "every 15m");
+    }
+
+    #[test]
+    fn documents_round_trip_through_the_spec() {
+        let spec = doc(r#"{"schedule":"*/5 * * * *","grace":"2m","min_runtime":"10s","tags":["db"],"severity":"critical"}"#)
+            .unwrap();
+        let again = spec.to_doc().into_spec(spec.slug.clone()).unwrap();
+        assert_eq!(spec, again);
+    }
+
+    #[test]
+    fn invalid_documents_say_exactly_what_is_wrong() {
+        for (json, message) in [
+            (
+                r#"{}"#,
+                "a job needs either `schedule` (cron) or `every` (interval)",
+            ),
+            (
+                r#"{"schedule":"* * * * *","every":"1m"}"#,
+                "give either `schedule` or `every`, not both",
+            ),
+            (
+                r#"{"schedule":"* * * * *","tz":"Mars/Olympus"}"#,
+                "unknown time zone 'Mars/Olympus'",
+            ),
+            (
+                r#"{"every":"1m","tz":"UTC"}"#,
+                "`tz` only applies to a cron `schedule`",
+            ),
+            (r#"{"every":"500ms"}"#, "interval 500ms is too short"),
+            (r#"{"every":"1m","grace":"-5m"}"#, "cannot be negative"),
+            (
+                r#"{"every":"1m","max_runtime":0}"#,
+                "`max_runtime` must be greater than zero",
+            ),
+            (
+                r#"{"every":"1m","min_runtime":"2h"}"#,
+                "must be below `max_runtime`",
+            ),
+            (
+                r#"{"every":"1m","failure_threshold":0}"#,
+                "`failure_threshold` must be between 1 and 1000",
+            ),
+            (r#"{"every":"1m","colour":"red"}"#, "unknown field `colour`"),
+            (
+                r#"{"every":"1m","severity":"loud"}"#,
+                "unknown variant `loud`",
+            ),
+            (r#"{"schedule":"61 * * * *"}"#, "invalid cron schedule"),
+        ] {
+            let err = doc(json).unwrap_err();
+            assert!(err.contains(message), "{json}: got {err}");
+        }
+    }
+}

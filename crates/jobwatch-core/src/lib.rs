@@ -1,0 +1,16 @@
+//! jobwatch-core: the pure heart of jobwatch. Schedules, job definitions, the ping state
+//! machine, the sweep evaluation and alert events. No I/O, no clock of its own: every
+//! function takes `now` as an argument, so tests can run months of schedule in milliseconds.
+
+pub mod alert;
+pub mod cron;
+pub mod duration;
+pub mod job;
+pub mod machine;
+pub mod run;
+
+pub use alert::{ALERT_SCHEMA_VERSION, AlertEvent, AlertKind, JobSummary, OutageSummary};
+pub use duration::Duration;
+pub use job::{JobDoc, JobError, JobSpec, Schedule, Severity, Slug};
+pub use machine::{Ctx, Effects, Health, JobState, Ping, PingEvent, PingOutcome, Status};
+pub use run::{Run, RunOutcome};

@@ -1,0 +1,387 @@
+//! jobwatch-sqlite: the embedded store. One SQLite file in WAL mode holds jobs (definition,
+//! state, version, next deadline), their run history, the alert outbox and settings.
+//!
+//! Commits are single transactions: the version check, the new state, the runs and the alerts
+//! land together or not at all. With `synchronous=NORMAL` in WAL mode a committed transaction
+//! survives the process being killed (not necessarily a power cut), which is what "an
+//! acknowledged ping is never lost" needs on a server.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use jobwatch_core::{AlertEvent, JobDoc, JobState, Run, Slug};
+use jobwatch_store::{Commit, JobRecord, Store, StoreError, StoredAlert};
+use rusqlite::{Connection, OptionalExtension, params};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS jobs (
+    slug          TEXT PRIMARY KEY,
+    uuid_hash     TEXT NOT NULL UNIQUE,
+    version       INTEGER NOT NULL,
+    spec          TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    next_deadline INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_by_deadline ON jobs(next_deadline) WHERE next_deadline IS NOT NULL;
+CREATE TABLE IF NOT EXISTS runs (
+    slug TEXT NOT NULL,
+    seq  INTEGER NOT NULL,
+    run  TEXT NOT NULL,
+    PRIMARY KEY (slug, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT NOT NULL UNIQUE,
+    event        TEXT NOT NULL,
+    delivered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE delivered_at IS NULL;
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
+/// The SQLite store. Cheap to share behind an `Arc`; one connection, serialised.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(backend)?;
+        Self::init(conn)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        // A panic while holding the lock leaves SQLite itself consistent (transactions roll
+        // back on drop), so a poisoned lock is safe to keep using.
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn)
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt("encoding", e))
+}
+
+fn millis(t: Option<Timestamp>) -> Option<i64> {
+    t.map(|t| t.as_millisecond())
+}
+
+const JOB_COLUMNS: &str = "slug, uuid_hash, version, spec, state";
+
+type RawJob = (String, String, i64, String, String);
+
+fn raw_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawJob> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn decode_job((slug, uuid_hash, version, spec, state): RawJob) -> Result<JobRecord, StoreError> {
+    let slug = Slug::parse(&slug).map_err(|e| corrupt("job slug", e))?;
+    let doc: JobDoc = serde_json::from_str(&spec).map_err(|e| corrupt("job definition", e))?;
+    let spec = doc
+        .into_spec(slug)
+        .map_err(|e| corrupt("job definition", e))?;
+    let state: JobState = serde_json::from_str(&state).map_err(|e| corrupt("job state", e))?;
+    let version = u64::try_from(version).map_err(|e| corrupt("job version", e))?;
+    Ok(JobRecord {
+        spec,
+        state,
+        version,
+        uuid_hash,
+    })
+}
+
+fn query_jobs(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<JobRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt.query_map(params, raw_job).map_err(backend)?;
+    rows.map(|row| row.map_err(backend).and_then(decode_job))
+        .collect()
+}
+
+fn query_job(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<JobRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    stmt.query_row(params, raw_job)
+        .optional()
+        .map_err(backend)?
+        .map(decode_job)
+        .transpose()
+}
+
+fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Store for SqliteStore {
+    async fn create_job(&self, record: &JobRecord) -> Result<(), StoreError> {
+        let spec = to_json(&record.spec.to_doc())?;
+        let state = to_json(&record.state)?;
+        self.with(|conn| {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO jobs (slug, uuid_hash, version, spec, state, next_deadline)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (slug) DO NOTHING",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        record.slug(),
+                        record.uuid_hash,
+                        as_i64(record.version),
+                        spec,
+                        state,
+                        millis(record.next_deadline())
+                    ])
+                })
+                .map_err(backend)?;
+            if inserted == 0 {
+                Err(StoreError::AlreadyExists)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    async fn get_job(&self, slug: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.with(|conn| {
+            query_job(
+                conn,
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE slug = ?1"),
+                [slug],
+            )
+        })
+    }
+
+    async fn find_job_by_uuid_hash(
+        &self,
+        uuid_hash: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.with(|conn| {
+            query_job(
+                conn,
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE uuid_hash = ?1"),
+                [uuid_hash],
+            )
+        })
+    }
+
+    async fn list_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.with(|conn| {
+            query_jobs(
+                conn,
+                &format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY slug"),
+                [],
+            )
+        })
+    }
+
+    async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        let record = commit.record;
+        let state = to_json(&record.state)?;
+        let spec = to_json(&record.spec.to_doc())?;
+        let runs: Vec<(i64, String)> = commit
+            .runs
+            .iter()
+            .map(|r| Ok((as_i64(r.seq), to_json(r)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let alerts: Vec<(&str, String)> = commit
+            .alerts
+            .iter()
+            .map(|a| Ok((a.id.as_str(), to_json(a)?)))
+            .collect::<Result<_, StoreError>>()?;
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE jobs SET version = ?1, spec = ?2, state = ?3, next_deadline = ?4
+                     WHERE slug = ?5 AND version = ?6",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        as_i64(record.version),
+                        spec,
+                        state,
+                        millis(record.next_deadline()),
+                        record.slug(),
+                        as_i64(commit.expected_version)
+                    ])
+                })
+                .map_err(backend)?;
+            if updated == 0 {
+                return Err(StoreError::Conflict); // dropping `tx` rolls back
+            }
+            {
+                let mut put_run = tx
+                    .prepare_cached("INSERT OR REPLACE INTO runs (slug, seq, run) VALUES (?1, ?2, ?3)")
+                    .map_err(backend)?;
+                for (seq, run) in &runs {
+                    put_run.execute(params![record.slug(), seq, run]).map_err(backend)?;
+                }
+                let mut put_alert = tx
+                    .prepare_cached("INSERT INTO outbox (id, event) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING")
+                    .map_err(backend)?;
+                for (id, event) in &alerts {
+                    put_alert.execute(params![id, event]).map_err(backend)?;
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn delete_job(&self, slug: &str) -> Result<bool, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let deleted = tx
+                .execute("DELETE FROM jobs WHERE slug = ?1", [slug])
+                .map_err(backend)?;
+            tx.execute("DELETE FROM runs WHERE slug = ?1", [slug])
+                .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(deleted > 0)
+        })
+    }
+
+    async fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.with(|conn| {
+            query_jobs(
+                conn,
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE next_deadline IS NOT NULL AND next_deadline <= ?1
+                     ORDER BY next_deadline, slug LIMIT ?2"
+                ),
+                params![now.as_millisecond(), as_i64(limit as u64)],
+            )
+        })
+    }
+
+    async fn earliest_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.with(|conn| {
+            let ms: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT MIN(next_deadline) FROM jobs WHERE next_deadline IS NOT NULL",
+                )
+                .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+                .map_err(backend)?;
+            ms.map(|ms| Timestamp::from_millisecond(ms).map_err(|e| corrupt("deadline", e)))
+                .transpose()
+        })
+    }
+
+    async fn runs(&self, slug: &str, limit: usize) -> Result<Vec<Run>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT run FROM runs WHERE slug = ?1 ORDER BY seq DESC LIMIT ?2")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![slug, as_i64(limit as u64)], |row| {
+                    row.get::<_, String>(0)
+                })
+                .map_err(backend)?;
+            rows.map(|row| {
+                let json = row.map_err(backend)?;
+                serde_json::from_str(&json).map_err(|e| corrupt("run", e))
+            })
+            .collect()
+        })
+    }
+
+    async fn pending_alerts(&self, limit: usize) -> Result<Vec<StoredAlert>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT seq, event FROM outbox WHERE delivered_at IS NULL ORDER BY seq LIMIT ?1")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([as_i64(limit as u64)], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (seq, json) = row.map_err(backend)?;
+                let event: AlertEvent = serde_json::from_str(&json).map_err(|e| corrupt("alert", e))?;
+                Ok(StoredAlert { seq: u64::try_from(seq).unwrap_or(0), event })
+            })
+            .collect()
+        })
+    }
+
+    async fn ack_alerts(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_millisecond();
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            {
+                let mut stmt = tx
+                    .prepare_cached("UPDATE outbox SET delivered_at = ?1 WHERE seq = ?2")
+                    .map_err(backend)?;
+                for seq in seqs {
+                    stmt.execute(params![now, as_i64(*seq)]).map_err(backend)?;
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.with(|conn| {
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(backend)
+        })
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                [key, value],
+            )
+            .map_err(backend)?;
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .map_err(backend)
+        })
+    }
+}

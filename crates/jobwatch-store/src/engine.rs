@@ -1,0 +1,389 @@
+//! The use cases: apply a ping, sweep due jobs, define/pause/resume/delete jobs. Each reads a
+//! job, lets the core compute the transition, and commits it with a compare-and-set, retrying
+//! on conflict with the fresh state, so a transition is committed (and alerted) exactly once.
+
+use jiff::Timestamp;
+use jobwatch_core::machine::{self, advance, apply_ping};
+use jobwatch_core::{AlertEvent, Ctx, Effects, JobSpec, JobState, Ping, Run};
+use tokio::sync::Notify;
+
+use crate::{Commit, JobRecord, Store, StoreError};
+
+/// Compare-and-set attempts before giving up on a very contended job.
+const MAX_ATTEMPTS: usize = 64;
+/// Due jobs read per store call during a sweep.
+const SWEEP_PAGE: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("job not found")]
+    NotFound,
+    #[error("the job is changing too fast to update; retry")]
+    Contention,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a ping names its job.
+#[derive(Debug, Clone, Copy)]
+pub enum JobLookup<'a> {
+    Slug(&'a str),
+    UuidHash(&'a str),
+}
+
+/// What happened to a ping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PingReceipt {
+    pub slug: String,
+    /// A retry of a ping already applied: nothing changed.
+    pub duplicate: bool,
+    pub alerts: Vec<AlertEvent>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepReport {
+    pub jobs_examined: usize,
+    pub jobs_changed: usize,
+    pub alerts: Vec<AlertEvent>,
+}
+
+/// The use cases over one store, for one environment.
+pub struct Engine<S> {
+    store: S,
+    environment: String,
+    /// Signalled after every commit that adds alerts (wakes the delivery loop).
+    alerts_added: Notify,
+    /// Signalled after every commit (wakes a sweep loop waiting for the earliest deadline).
+    state_changed: Notify,
+}
+
+impl<S: Store> Engine<S> {
+    pub fn new(store: S, environment: impl Into<String>) -> Self {
+        Engine {
+            store,
+            environment: environment.into(),
+            alerts_added: Notify::new(),
+            state_changed: Notify::new(),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    pub fn alerts_added(&self) -> &Notify {
+        &self.alerts_added
+    }
+
+    pub fn state_changed(&self) -> &Notify {
+        &self.state_changed
+    }
+
+    fn ctx(&self, now: Timestamp) -> Ctx<'_> {
+        Ctx {
+            environment: &self.environment,
+            now,
+        }
+    }
+
+    pub async fn get_job(&self, slug: &str) -> Result<JobRecord, EngineError> {
+        self.store.get_job(slug).await?.ok_or(EngineError::NotFound)
+    }
+
+    pub async fn list_jobs(&self) -> Result<Vec<JobRecord>, EngineError> {
+        Ok(self.store.list_jobs().await?)
+    }
+
+    pub async fn runs(&self, slug: &str, limit: usize) -> Result<Vec<Run>, EngineError> {
+        self.get_job(slug).await?;
+        Ok(self.store.runs(slug, limit).await?)
+    }
+
+    pub async fn delete_job(&self, slug: &str) -> Result<(), EngineError> {
+        if self.store.delete_job(slug).await? {
+            self.state_changed.notify_one();
+            Ok(())
+        } else {
+            Err(EngineError::NotFound)
+        }
+    }
+
+    /// Creates the job, or updates its definition. `new_uuid_hash` identifies the job's ping
+    /// UUID if it is created. Returns the record and whether it was created.
+    pub async fn put_job(
+        &self,
+        spec: JobSpec,
+        paused: Option<bool>,
+        new_uuid_hash: &str,
+        now: Timestamp,
+    ) -> Result<(JobRecord, bool), EngineError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(current) = self.store.get_job(spec.slug.as_str()).await? else {
+                let mut state = JobState::new(&spec, now);
+                if paused == Some(true) {
+                    machine::pause(&mut state, now, None);
+                }
+                let record = JobRecord {
+                    spec: spec.clone(),
+                    state,
+                    version: 1,
+                    uuid_hash: new_uuid_hash.to_string(),
+                };
+                match self.store.create_job(&record).await {
+                    Ok(()) => {
+                        self.state_changed.notify_one();
+                        return Ok((record, true));
+                    }
+                    Err(StoreError::AlreadyExists) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            let mut state = current.state.clone();
+            let mut fx = advance(&current.spec, &mut state, self.ctx(now));
+            machine::redefine(&current.spec, &spec, &mut state, now);
+            match paused {
+                Some(true) if state.paused.is_none() => machine::pause(&mut state, now, None),
+                Some(false) => machine::resume(&spec, &mut state, now),
+                _ => {}
+            }
+            let record = JobRecord {
+                spec: spec.clone(),
+                state,
+                version: current.version + 1,
+                ..current.clone()
+            };
+            if record.spec == current.spec && record.state == current.state && fx.is_empty() {
+                return Ok((current, false));
+            }
+            match self.commit(&current, &record, &mut fx).await {
+                Ok(()) => return Ok((record, false)),
+                Err(StoreError::Conflict) => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// Creates the job with `spec` unless one with its slug exists.
+    pub async fn ensure_job(
+        &self,
+        spec: JobSpec,
+        new_uuid_hash: &str,
+        now: Timestamp,
+    ) -> Result<(JobRecord, bool), EngineError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            if let Some(existing) = self.store.get_job(spec.slug.as_str()).await? {
+                return Ok((existing, false));
+            }
+            let record = JobRecord {
+                state: JobState::new(&spec, now),
+                spec: spec.clone(),
+                version: 1,
+                uuid_hash: new_uuid_hash.to_string(),
+            };
+            match self.store.create_job(&record).await {
+                Ok(()) => {
+                    self.state_changed.notify_one();
+                    return Ok((record, true));
+                }
+                Err(StoreError::AlreadyExists) => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// Applies a ping received at `now`.
+    pub async fn ping(
+        &self,
+        lookup: JobLookup<'_>,
+        ping: &Ping,
+        now: Timestamp,
+    ) -> Result<PingReceipt, EngineError> {
+        let mut current = match lookup {
+            JobLookup::Slug(slug) => self.store.get_job(slug).await?,
+            JobLookup::UuidHash(hash) => self.store.find_job_by_uuid_hash(hash).await?,
+        }
+        .ok_or(EngineError::NotFound)?;
+        for attempt in 0..MAX_ATTEMPTS {
+            let mut state = current.state.clone();
+            let outcome = apply_ping(&current.spec, &mut state, ping, self.ctx(now));
+            let mut fx = outcome.effects;
+            if outcome.duplicate && fx.is_empty() {
+                return Ok(PingReceipt {
+                    slug: current.slug().to_string(),
+                    duplicate: true,
+                    alerts: Vec::new(),
+                });
+            }
+            let record = JobRecord {
+                state,
+                version: current.version + 1,
+                ..current.clone()
+            };
+            match self.commit(&current, &record, &mut fx).await {
+                Ok(()) => {
+                    return Ok(PingReceipt {
+                        slug: record.slug().to_string(),
+                        duplicate: outcome.duplicate,
+                        alerts: fx.alerts,
+                    });
+                }
+                Err(StoreError::Conflict) => {
+                    backoff(attempt).await;
+                    current = self
+                        .store
+                        .get_job(current.slug())
+                        .await?
+                        .ok_or(EngineError::NotFound)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    pub async fn pause(
+        &self,
+        slug: &str,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<JobRecord, EngineError> {
+        self.update(slug, now, |spec, state, ctx| {
+            let fx = advance(spec, state, ctx);
+            machine::pause(state, now, until);
+            fx
+        })
+        .await
+    }
+
+    pub async fn resume(&self, slug: &str, now: Timestamp) -> Result<JobRecord, EngineError> {
+        self.update(slug, now, |spec, state, ctx| {
+            let fx = advance(spec, state, ctx);
+            machine::resume(spec, state, now);
+            fx
+        })
+        .await
+    }
+
+    /// Applies every deadline that passed by `now` to the jobs that have one, committing each
+    /// job's transitions (backdated to their deadlines) once.
+    pub async fn sweep(&self, now: Timestamp) -> Result<SweepReport, EngineError> {
+        let mut report = SweepReport::default();
+        loop {
+            let due = self.store.due_jobs(now, SWEEP_PAGE).await?;
+            let page_len = due.len();
+            for job in due {
+                report.jobs_examined += 1;
+                let changed = self.sweep_one(job, now).await?;
+                if let Some(alerts) = changed {
+                    report.jobs_changed += 1;
+                    report.alerts.extend(alerts);
+                }
+            }
+            // Every examined job's deadline moved past `now`, so a short page means done.
+            if page_len < SWEEP_PAGE {
+                return Ok(report);
+            }
+        }
+    }
+
+    async fn sweep_one(
+        &self,
+        mut current: JobRecord,
+        now: Timestamp,
+    ) -> Result<Option<Vec<AlertEvent>>, EngineError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let mut state = current.state.clone();
+            let mut fx = advance(&current.spec, &mut state, self.ctx(now));
+            if state == current.state && fx.is_empty() {
+                return Ok(None);
+            }
+            let record = JobRecord {
+                state,
+                version: current.version + 1,
+                ..current.clone()
+            };
+            match self.commit(&current, &record, &mut fx).await {
+                Ok(()) => return Ok(Some(fx.alerts)),
+                Err(StoreError::Conflict) => {
+                    backoff(attempt).await;
+                    match self.store.get_job(current.slug()).await? {
+                        Some(fresh) => current = fresh,
+                        None => return Ok(None), // deleted meanwhile
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    async fn update(
+        &self,
+        slug: &str,
+        now: Timestamp,
+        change: impl Fn(&JobSpec, &mut JobState, Ctx<'_>) -> Effects,
+    ) -> Result<JobRecord, EngineError> {
+        let mut current = self.get_job(slug).await?;
+        for attempt in 0..MAX_ATTEMPTS {
+            let mut state = current.state.clone();
+            let mut fx = change(&current.spec, &mut state, self.ctx(now));
+            if state == current.state && fx.is_empty() {
+                return Ok(current);
+            }
+            let record = JobRecord {
+                state,
+                version: current.version + 1,
+                ..current.clone()
+            };
+            match self.commit(&current, &record, &mut fx).await {
+                Ok(()) => return Ok(record),
+                Err(StoreError::Conflict) => {
+                    backoff(attempt).await;
+                    current = self.get_job(slug).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    async fn commit(
+        &self,
+        current: &JobRecord,
+        record: &JobRecord,
+        fx: &mut Effects,
+    ) -> Result<(), StoreError> {
+        self.store
+            .commit(Commit {
+                record,
+                expected_version: current.version,
+                runs: &fx.runs,
+                alerts: &fx.alerts,
+            })
+            .await?;
+        if !fx.alerts.is_empty() {
+            self.alerts_added.notify_one();
+        }
+        self.state_changed.notify_one();
+        Ok(())
+    }
+}
+
+/// Waits a little before retrying a lost compare-and-set: a random delay that grows with the
+/// attempt, so racing writers spread out instead of colliding again.
+async fn backoff(attempt: usize) {
+    use std::hash::BuildHasher;
+    if attempt == 0 {
+        tokio::task::yield_now().await;
+        return;
+    }
+    let ceiling_us = 100u64 << attempt.min(6);
+    let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt) % ceiling_us;
+    tokio::time::sleep(std::time::Duration::from_micros(jitter)).await;
+}
