@@ -249,6 +249,16 @@ async fn pause_and_resume_through_the_admin_api() {
     );
 }
 
+/// method, URI, headers, body, expected status, expected reason.
+type Case<'a> = (
+    &'a str,
+    String,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    u16,
+    &'a str,
+);
+
 /// Every malformed request gets a precise status and a one-line reason; nothing is created.
 #[tokio::test]
 async fn malformed_requests_get_precise_errors() {
@@ -262,7 +272,7 @@ async fn malformed_requests_get_precise_errors() {
         "x".repeat(70_000)
     );
     #[rustfmt::skip]
-    let cases: Vec<(&str, String, &[(&str, &str)], &str, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         // Ping API
         ("GET", "/ping/test-ping-key/backup/256".into(), no_auth, "", 400, "invalid exit status '256': must be 0-255"),
         ("GET", "/ping/test-ping-key/backup/-1".into(), no_auth, "", 400, "invalid exit status '-1': must be 0-255"),

@@ -194,3 +194,6 @@ pub fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
     let store = SqliteStore::open(dir.path().join("jobwatch.db")).expect("open store");
     (store, dir)
 }
+
+pub mod http_client;
+pub mod slack;

@@ -235,13 +235,13 @@ impl JobDoc {
         if max_runtime.is_zero() {
             return Err(JobError::ZeroMaxRuntime);
         }
-        if let Some(min) = self.min_runtime {
-            if min >= max_runtime {
-                return Err(JobError::MinAboveMax {
-                    min,
-                    max: max_runtime,
-                });
-            }
+        if let Some(min) = self.min_runtime
+            && min >= max_runtime
+        {
+            return Err(JobError::MinAboveMax {
+                min,
+                max: max_runtime,
+            });
         }
         let threshold = |value: Option<u32>, name| match value.unwrap_or(1) {
             n @ 1..=1000 => Ok(n),

@@ -464,13 +464,13 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
         rid: rid.clone(),
         event: ping.event.identity().into(),
     });
-    if let Some(id) = &identity {
-        if state.seen.contains(id) {
-            return PingOutcome {
-                effects: fx,
-                duplicate: true,
-            };
-        }
+    if let Some(id) = &identity
+        && state.seen.contains(id)
+    {
+        return PingOutcome {
+            effects: fx,
+            duplicate: true,
+        };
     }
     let now = ctx.now;
     state.last_ping_at = Some(now);

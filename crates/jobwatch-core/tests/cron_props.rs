@@ -107,8 +107,7 @@ impl Model {
         })
     }
 
-    fn matches(&self, wall: DateTime) -> bool {
-        let date = wall.date();
+    fn date_matches(&self, date: Date) -> bool {
         let (dom, dow) = (
             self.day_of_month_matches(date),
             self.day_of_week_matches(date),
@@ -119,7 +118,11 @@ impl Model {
         } else {
             dom || dow
         };
-        day && self.months.contains(&wall.month())
+        day && self.months.contains(&date.month())
+    }
+
+    fn matches(&self, wall: DateTime) -> bool {
+        self.date_matches(wall.date())
             && self.hours.contains(&wall.hour())
             && self.minutes.contains(&wall.minute())
     }
@@ -400,6 +403,17 @@ proptest! {
             prop_assert_eq!(cron.to_string(), m.text.clone());
             prop_assert_eq!(cron.to_string().parse::<CronExpr>(), Ok(cron.clone()));
             prop_assert_eq!(cron.is_wildcard_time(), m.wildcard);
+        }
+    }
+
+    #[test]
+    fn only_schedules_that_match_no_day_are_rejected_as_never_firing(m in any_model()) {
+        if parse(&m).is_none() {
+            // 2001-2028 holds every combination of month length and first weekday.
+            let first = Date::new(2001, 1, 1).expect("valid date");
+            let days = first.series(1.day()).take_while(|d| d.year() <= 2028);
+            let matching = days.filter(|&d| m.date_matches(d)).collect::<Vec<_>>();
+            prop_assert!(matching.is_empty(), "{} rejected but matches {:?}", m.text, matching);
         }
     }
 

@@ -1,0 +1,303 @@
+//! `jobwatch serve`: the whole system in one process on the embedded SQLite store: the HTTP
+//! API, a sweep loop that wakes at the earliest deadline, and alert delivery (console always,
+//! Slack when a webhook is configured) from the store's outbox, so no alert is lost to a
+//! restart or a Slack outage.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use jiff::Timestamp;
+use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret, generate_key};
+use jobwatch_core::Duration;
+use jobwatch_notify::{SlackClient, console_line, render_slack};
+use jobwatch_sqlite::SqliteStore;
+use jobwatch_store::{Engine, Store};
+use tokio::sync::watch;
+
+/// Prints a line to stdout, ignoring a closed or full pipe: the console is a convenience, and
+/// losing it must never stop the server.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
+#[derive(Args)]
+#[command(
+    about = "Run jobwatch locally: HTTP API, sweeps and alerts, on an embedded SQLite file",
+    after_help = "Examples:
+  jobwatch serve
+  jobwatch serve --listen 0.0.0.0:8000 --data /var/lib/jobwatch/jobwatch.db --env prod
+  JOBWATCH_SLACK_WEBHOOK=https://hooks.slack.com/services/... jobwatch serve"
+)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the real address is printed).
+    #[arg(long, env = "JOBWATCH_LISTEN", default_value = "127.0.0.1:8000")]
+    listen: SocketAddr,
+    /// The SQLite database file (created if missing).
+    #[arg(long, env = "JOBWATCH_DATA", default_value = "./jobwatch.db")]
+    data: PathBuf,
+    /// Environment name shown in alerts (dev, staging, prod, ...).
+    #[arg(long, env = "JOBWATCH_ENV", default_value = "dev")]
+    env: String,
+    /// Key for the admin API. When absent, one is generated on first start, printed once and
+    /// stored (hashed).
+    #[arg(long, env = "JOBWATCH_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Key in ping URLs (/ping/<ping-key>/<slug>). Generated like the API key when absent.
+    #[arg(long, env = "JOBWATCH_PING_KEY", hide_env_values = true)]
+    ping_key: Option<String>,
+    /// Slack incoming webhook URL to post alerts to.
+    #[arg(long, env = "JOBWATCH_SLACK_WEBHOOK", hide_env_values = true)]
+    slack_webhook: Option<String>,
+    /// Base URL printed in ping URLs (default: http://<listen address>).
+    #[arg(long, env = "JOBWATCH_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Longest time between sweeps; sweeps also run at every deadline as it passes.
+    #[arg(long, env = "JOBWATCH_SWEEP_INTERVAL", default_value = "10s")]
+    sweep_interval: Duration,
+    /// Bytes of each ping body kept as the run's output.
+    #[arg(long, env = "JOBWATCH_PING_BODY_LIMIT", default_value_t = DEFAULT_PING_BODY_LIMIT)]
+    ping_body_limit: usize,
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JOBWATCH_LOG")
+                .unwrap_or_else(|_| "jobwatch=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let store = SqliteStore::open(&args.data)
+        .with_context(|| format!("opening the database {}", args.data.display()))?;
+    let api_key = key(&store, "api_key_hash", args.api_key.as_deref(), "API key").await?;
+    let ping_key = key(
+        &store,
+        "ping_key_hash",
+        args.ping_key.as_deref(),
+        "ping key",
+    )
+    .await?;
+    let slack = match &args.slack_webhook {
+        Some(url) if !url.trim().is_empty() => {
+            Some(SlackClient::new(url.trim()).context("setting up the Slack client")?)
+        }
+        _ => None,
+    };
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let engine = Arc::new(Engine::new(store, args.env.clone()));
+    let config = ApiConfig {
+        public_url: public_url.clone(),
+        api_key,
+        ping_key,
+        ping_body_limit: args.ping_body_limit,
+    };
+    let api = Arc::new(Api::new(Arc::clone(&engine), config));
+
+    say!(
+        "jobwatch listening on http://{address} (environment {}, data {})",
+        args.env,
+        args.data.display()
+    );
+    if slack.is_none() {
+        say!(
+            "alerts go to this console only: pass --slack-webhook or set JOBWATCH_SLACK_WEBHOOK to post to Slack"
+        );
+    }
+
+    let (stop, stopped) = watch::channel(false);
+    let http = tokio::spawn(crate::http_server::serve(
+        Arc::clone(&api),
+        listener,
+        stopped.clone(),
+        StdDuration::from_secs(10),
+    ));
+    let sweeper = tokio::spawn(sweep_loop(
+        Arc::clone(&engine),
+        args.sweep_interval,
+        stopped.clone(),
+    ));
+    let delivery = tokio::spawn(delivery_loop(Arc::clone(&engine), slack, stopped));
+
+    shutdown_signal().await;
+    say!("shutting down: finishing requests in flight");
+    let _ = stop.send(true);
+    // The HTTP server first: every ping it accepted is committed before it returns.
+    let _ = http.await;
+    let _ = sweeper.await;
+    let _ = delivery.await;
+    say!("stopped");
+    Ok(())
+}
+
+/// The key given on the command line or in the environment; otherwise the one stored on
+/// first start, or a new one, printed once and stored hashed.
+async fn key(
+    store: &SqliteStore,
+    setting: &str,
+    given: Option<&str>,
+    name: &str,
+) -> Result<Secret> {
+    if let Some(given) = given.map(str::trim).filter(|k| !k.is_empty()) {
+        return Ok(Secret::from_plain(given));
+    }
+    if let Some(stored) = store.get_setting(setting).await? {
+        return Secret::from_hex_digest(&stored)
+            .with_context(|| format!("the stored {name} hash is corrupt"));
+    }
+    let fresh = generate_key().map_err(|e| anyhow::anyhow!("generating a {name}: {e}"))?;
+    let secret = Secret::from_plain(&fresh);
+    let stored = store.init_setting(setting, &secret.hex_digest()).await?;
+    if stored == secret.hex_digest() {
+        say!("generated {name}: {fresh}   (shown once; it is stored hashed)");
+        Ok(secret)
+    } else {
+        Secret::from_hex_digest(&stored)
+            .with_context(|| format!("the stored {name} hash is corrupt"))
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Sweeps at every deadline as it passes (and at least every `interval`), so detection lag
+/// is milliseconds while an idle server does nothing.
+async fn sweep_loop<S: Store>(
+    engine: Arc<Engine<S>>,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let interval = StdDuration::from_millis(interval.as_millis().max(10));
+    loop {
+        let now = Timestamp::now();
+        if let Err(e) = engine.sweep(now).await {
+            tracing::error!(error = %e, "sweep failed; retrying");
+        }
+        let wait = match engine.store().earliest_deadline().await {
+            Ok(Some(deadline)) => {
+                let ms = deadline
+                    .as_millisecond()
+                    .saturating_sub(Timestamp::now().as_millisecond())
+                    .max(0);
+                StdDuration::from_millis(u64::try_from(ms).unwrap_or(0)).min(interval)
+            }
+            Ok(None) => interval,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the next deadline failed");
+                interval
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            // A change may have brought the earliest deadline forward.
+            _ = engine.state_changed().notified() => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// Delivers the outbox: each alert printed once to the console and posted to Slack; acknowledged
+/// only once delivered (or refused by Slack for good), so a crash or outage loses nothing.
+async fn delivery_loop<S: Store>(
+    engine: Arc<Engine<S>>,
+    slack: Option<SlackClient>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut printed: HashSet<u64> = HashSet::new();
+    let mut retry_after = StdDuration::from_secs(1);
+    loop {
+        let mut failed = false;
+        match engine.store().pending_alerts(100).await {
+            Ok(pending) => {
+                for alert in pending {
+                    if printed.insert(alert.seq) {
+                        say!("ALERT {}", console_line(&alert.event));
+                    }
+                    let delivered = match &slack {
+                        None => true,
+                        Some(client) => match client.post(&render_slack(&alert.event)).await {
+                            Ok(()) => true,
+                            Err(e) if e.is_retryable() => {
+                                tracing::warn!(error = %e, alert = %alert.event.id, "Slack delivery failed; will retry");
+                                false
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, alert = %alert.event.id, "Slack refused the alert; check the webhook");
+                                true
+                            }
+                        },
+                    };
+                    if !delivered {
+                        failed = true;
+                        break; // keep order: retry from this alert
+                    }
+                    if let Err(e) = engine.store().ack_alerts(&[alert.seq]).await {
+                        tracing::error!(error = %e, "acknowledging an alert failed");
+                    }
+                    printed.remove(&alert.seq);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading pending alerts failed");
+                failed = true;
+            }
+        }
+        let wait = if failed {
+            retry_after = (retry_after * 2).min(StdDuration::from_secs(60));
+            retry_after
+        } else {
+            retry_after = StdDuration::from_secs(1);
+            StdDuration::from_secs(5)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait), if true => {}
+            _ = engine.alerts_added().notified(), if !failed => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}

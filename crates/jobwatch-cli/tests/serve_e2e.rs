@@ -1,0 +1,307 @@
+//! End to end: the real `jobwatch serve` binary on a free loopback port, a local Slack
+//! receiver, jobs declared through the admin API and pinged with plain HTTP as `curl` would.
+//! The team sees exactly the expected Slack messages, and no others.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use jobwatch_tests::http_client::call;
+use jobwatch_tests::slack::SlackReceiver;
+
+const API_KEY: &str = "e2e-api-key";
+const PING_KEY: &str = "e2e-ping-key";
+
+struct Server {
+    child: Child,
+    address: String,
+    lines: mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(slack_url: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--env",
+                "prod",
+                "--sweep-interval",
+                "1s",
+            ])
+            .arg("--data")
+            .arg(dir.path().join("jobwatch.db"))
+            .env("JOBWATCH_API_KEY", API_KEY)
+            .env("JOBWATCH_PING_KEY", PING_KEY)
+            .env("JOBWATCH_SLACK_WEBHOOK", slack_url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start jobwatch serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("serve prints its address");
+        let address = first
+            .strip_prefix("jobwatch listening on http://")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_string();
+        Server {
+            child,
+            address,
+            lines,
+            _dir: dir,
+        }
+    }
+
+    fn admin(&self, method: &str, path: &str, body: &str) -> jobwatch_tests::http_client::Reply {
+        let auth = format!("Bearer {API_KEY}");
+        call(
+            &self.address,
+            method,
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+        .expect("admin call")
+    }
+
+    fn ping(&self, path: &str, body: &str) -> jobwatch_tests::http_client::Reply {
+        call(&self.address, "POST", path, &[], body.as_bytes()).expect("ping")
+    }
+
+    /// Lines printed so far (waiting up to `wait` for more).
+    fn output(&self, wait: Duration) -> Vec<String> {
+        let mut out = Vec::new();
+        let deadline = Instant::now() + wait;
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            out.push(line);
+        }
+        out
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn header_of(message: &serde_json::Value) -> String {
+    message["attachments"][0]["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_declared_and_pinged_over_http_produce_exactly_the_expected_slack_messages() {
+    let slack = SlackReceiver::start().await;
+    let server = Server::start(&slack.url);
+
+    // A nightly job, a heartbeat every 2 seconds (never pinged at first), and a healthy job.
+    let created = server.admin(
+        "PUT",
+        "/api/v1/jobs/nightly-backup",
+        r#"{"schedule": "0 3 * * *", "tz": "Europe/Berlin"}"#,
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let uuid_url = created.json()["ping_url_uuid"]
+        .as_str()
+        .expect("uuid url")
+        .to_string();
+    let uuid_path = &uuid_url[uuid_url.find("/ping/").expect("path")..];
+    assert_eq!(
+        server
+            .admin(
+                "PUT",
+                "/api/v1/jobs/heartbeat",
+                r#"{"every": "2s", "grace": "1s"}"#
+            )
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .admin("PUT", "/api/v1/jobs/healthy", r#"{"every": "1h"}"#)
+            .status,
+        201
+    );
+
+    // The healthy job runs fine; the backup fails with output; the heartbeat stays silent.
+    let ok = server.ping(&format!("/ping/{PING_KEY}/healthy/start"), "");
+    assert_eq!(
+        (ok.status, ok.body.as_str(), ok.header("ping-body-limit")),
+        (200, "OK", Some("10000"))
+    );
+    assert_eq!(
+        server
+            .ping(&format!("/ping/{PING_KEY}/healthy/0"), "all good")
+            .status,
+        200
+    );
+    assert_eq!(server.ping(&format!("{uuid_path}/start"), "").status, 200);
+    let failed = server.ping(
+        &format!("{uuid_path}/2"),
+        "dumping db\npg_dump: error: connection refused\n",
+    );
+    assert_eq!((failed.status, failed.body.as_str()), (200, "OK"));
+
+    let messages = slack.wait_for(2, Duration::from_secs(15)).await;
+    let headers: Vec<String> = messages.iter().map(header_of).collect();
+    assert_eq!(
+        headers,
+        [
+            "🔴 nightly-backup failed (exit status 2)",
+            "⏰ heartbeat did not run"
+        ],
+        "{messages:#?}"
+    );
+    let failure = serde_json::to_string(&messages[0]).expect("json");
+    assert!(
+        failure.contains("connection refused"),
+        "the output excerpt is shown: {failure}"
+    );
+    assert_eq!(
+        messages[0]["attachments"][0]["color"], "#FF0000",
+        "prod is red"
+    );
+
+    // The heartbeat comes back: one recovery.
+    assert_eq!(
+        server
+            .ping(&format!("/ping/{PING_KEY}/heartbeat"), "")
+            .status,
+        200
+    );
+    let messages = slack.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(header_of(&messages[2]), "✅ heartbeat is back up");
+    assert_eq!(messages[2]["attachments"][0]["color"], "#2EB67D");
+
+    // Quiet afterwards: pause the heartbeat (it would miss again) and check nothing else arrives.
+    assert_eq!(
+        server
+            .admin("POST", "/api/v1/jobs/heartbeat/pause", "")
+            .status,
+        200
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        slack.messages().len(),
+        3,
+        "no other messages: {:#?}",
+        slack.messages()
+    );
+    assert_eq!(
+        slack.rejections(),
+        Vec::<String>::new(),
+        "every message within Slack's limits"
+    );
+
+    let console = server.output(Duration::from_millis(300));
+    let alerts: Vec<&String> = console.iter().filter(|l| l.starts_with("ALERT ")).collect();
+    assert_eq!(
+        alerts.len(),
+        3,
+        "each alert printed once to the console: {console:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_cleanly_and_keeps_every_accepted_ping() {
+    let slack = SlackReceiver::start().await;
+    let mut server = Server::start(&slack.url);
+    assert_eq!(
+        server
+            .admin("PUT", "/api/v1/jobs/batch", r#"{"every": "1h"}"#)
+            .status,
+        201
+    );
+    for n in 0..20 {
+        let rid = format!("00000000-0000-4000-8000-{n:012}");
+        assert_eq!(
+            server
+                .ping(&format!("/ping/{PING_KEY}/batch/log?rid={rid}"), "line")
+                .status,
+            200
+        );
+    }
+    let pid = server.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop within 15s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit: {status}");
+    let output = server.output(Duration::from_millis(200));
+    assert_eq!(
+        output.last().map(String::as_str),
+        Some("stopped"),
+        "{output:#?}"
+    );
+
+    // Restart on the same file: all 20 runs are there.
+    let data = server._dir.path().join("jobwatch.db");
+    let mut again = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--data")
+        .arg(&data)
+        .env("JOBWATCH_API_KEY", API_KEY)
+        .env("JOBWATCH_PING_KEY", PING_KEY)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("restart");
+    let mut first = String::new();
+    let mut reader = BufReader::new(again.stdout.take().expect("stdout"));
+    reader.read_line(&mut first).expect("address line");
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let address = first
+        .trim()
+        .strip_prefix("jobwatch listening on http://")
+        .and_then(|r| r.split_whitespace().next())
+        .expect("address")
+        .to_string();
+    let auth = format!("Bearer {API_KEY}");
+    let runs = call(
+        &address,
+        "GET",
+        "/api/v1/jobs/batch/runs?limit=100",
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .expect("runs");
+    let _ = again.kill();
+    let _ = again.wait();
+    assert_eq!(runs.json()["runs"].as_array().map(Vec::len), Some(20));
+}
