@@ -1,0 +1,186 @@
+//! Property tests of the job state machine: whatever pings arrive, in whatever order and with
+//! whatever retries, and however often (or rarely) sweeps run, the alerts tell a consistent
+//! story: down and recovered alternate, a retry changes nothing, and the alerts and final
+//! state do not depend on when sweeps happened.
+
+use jiff::{SignedDuration, Timestamp};
+use jobwatch_core::machine::{advance, apply_ping};
+use jobwatch_core::{
+    AlertEvent, AlertKind, Ctx, Health, JobDoc, JobSpec, JobState, Ping, PingEvent, Slug,
+};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Ping {
+        event: PingEvent,
+        rid: Option<u8>,
+        body: bool,
+    },
+    Sweep,
+}
+
+fn spec_strategy() -> impl Strategy<Value = JobSpec> {
+    let schedule = prop_oneof![
+        Just((None, Some("1m"))),
+        Just((None, Some("5m"))),
+        Just((None, Some("1h"))),
+        Just((Some("*/5 * * * *"), None)),
+        Just((Some("0 * * * *"), None)),
+        Just((Some("30 2 * * *"), None)),
+    ];
+    (
+        schedule,
+        prop_oneof![Just("0s"), Just("1m"), Just("5m")],
+        prop_oneof![Just("2m"), Just("30m"), Just("2h")],
+        prop::option::of(prop_oneof![Just("10s"), Just("1m")]),
+        1u32..=3,
+        1u32..=2,
+    )
+        .prop_map(
+            |((cron, every), grace, max_runtime, min_runtime, failures, recoveries)| {
+                let doc = JobDoc {
+                    schedule: cron.map(str::to_string),
+                    tz: cron.map(|_| "America/New_York".to_string()),
+                    every: every.map(|e| e.parse().expect("period")),
+                    grace: Some(grace.parse().expect("grace")),
+                    max_runtime: Some(max_runtime.parse().expect("max")),
+                    min_runtime: min_runtime.map(|m| m.parse().expect("min")),
+                    failure_threshold: Some(failures),
+                    recovery_threshold: Some(recoveries),
+                    ..JobDoc::default()
+                };
+                doc.into_spec(Slug::parse("job").expect("slug"))
+                    .expect("valid spec")
+            },
+        )
+}
+
+fn step_strategy() -> impl Strategy<Value = (u32, Step)> {
+    let event = prop_oneof![
+        3 => Just(PingEvent::Start),
+        3 => Just(PingEvent::Success),
+        1 => Just(PingEvent::Fail),
+        1 => (0u8..=3).prop_map(PingEvent::Exit),
+        1 => Just(PingEvent::Log),
+    ];
+    let step = prop_oneof![
+        4 => (event, prop::option::of(0u8..4), any::<bool>()).prop_map(|(event, rid, body)| Step::Ping { event, rid, body }),
+        1 => Just(Step::Sweep),
+    ];
+    // Seconds since the previous step: mostly short, sometimes hours (missed runs, timeouts).
+    let gap = prop_oneof![4 => 0u32..120, 2 => 0u32..1_800, 1 => 0u32..14_400];
+    (gap, step)
+}
+
+fn rid(n: u8) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// Plays `steps` on a fresh job; sweeps are skipped when `with_sweeps` is false (pings then
+/// catch up by themselves). Returns every alert and the final state after a last sweep.
+fn play(spec: &JobSpec, steps: &[(u32, Step)], with_sweeps: bool) -> (Vec<AlertEvent>, JobState) {
+    let start: Timestamp = "2026-03-07T00:00:00Z".parse().expect("start");
+    let mut state = JobState::new(spec, start);
+    let mut now = start;
+    let mut alerts = Vec::new();
+    for (gap, step) in steps {
+        now += SignedDuration::from_secs(i64::from(*gap));
+        let ctx = Ctx {
+            environment: "prop",
+            now,
+        };
+        match step {
+            Step::Sweep if with_sweeps => alerts.extend(advance(spec, &mut state, ctx).alerts),
+            Step::Sweep => {}
+            Step::Ping {
+                event,
+                rid: r,
+                body,
+            } => {
+                let ping = Ping {
+                    event: *event,
+                    rid: r.map(rid),
+                    body: body.then(|| "some output".to_string()),
+                };
+                alerts.extend(apply_ping(spec, &mut state, &ping, ctx).effects.alerts);
+            }
+        }
+    }
+    let end = now + SignedDuration::from_hours(1);
+    alerts.extend(
+        advance(
+            spec,
+            &mut state,
+            Ctx {
+                environment: "prop",
+                now: end,
+            },
+        )
+        .alerts,
+    );
+    (alerts, state)
+}
+
+fn is_down_kind(kind: AlertKind) -> bool {
+    kind != AlertKind::Recovered
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn down_and_recovered_alternate_and_match_the_health(spec in spec_strategy(), steps in prop::collection::vec(step_strategy(), 0..60)) {
+        let (alerts, state) = play(&spec, &steps, true);
+        for pair in alerts.windows(2) {
+            prop_assert_ne!(is_down_kind(pair[0].kind), is_down_kind(pair[1].kind), "two alerts of one polarity in a row: {:?}", alerts);
+        }
+        if let Some(first) = alerts.first() {
+            prop_assert!(is_down_kind(first.kind), "a recovery needs an outage first");
+        }
+        let last_down = alerts.last().is_some_and(|a| is_down_kind(a.kind));
+        prop_assert_eq!(state.health == Health::Down, last_down);
+        let mut ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        prop_assert_eq!(before, ids.len(), "alert ids are unique");
+    }
+
+    #[test]
+    fn alerts_and_state_do_not_depend_on_when_sweeps_run(spec in spec_strategy(), steps in prop::collection::vec(step_strategy(), 0..60)) {
+        let (swept, swept_state) = play(&spec, &steps, true);
+        let (lazy, lazy_state) = play(&spec, &steps, false);
+        let key = |a: &AlertEvent| (a.kind, a.at, a.run_id.clone(), a.id.clone());
+        prop_assert_eq!(swept.iter().map(key).collect::<Vec<_>>(), lazy.iter().map(key).collect::<Vec<_>>());
+        prop_assert_eq!(swept_state, lazy_state);
+    }
+
+    #[test]
+    fn a_retried_ping_changes_nothing(spec in spec_strategy(), steps in prop::collection::vec(step_strategy(), 0..40), retry_gap in 0u32..5) {
+        let (_, mut state) = play(&spec, &steps, true);
+        let now: Timestamp = "2027-01-01T00:00:00Z".parse().expect("now");
+        let ctx = Ctx { environment: "prop", now };
+        advance(&spec, &mut state, ctx);
+        let ping = Ping { event: PingEvent::Fail, rid: Some(rid(9)), body: None };
+        apply_ping(&spec, &mut state, &ping, ctx);
+        let before = state.clone();
+        let later = Ctx { environment: "prop", now: now + SignedDuration::from_secs(i64::from(retry_gap)) };
+        let retry = apply_ping(&spec, &mut state, &ping, later);
+        prop_assert!(retry.duplicate);
+        prop_assert!(retry.effects.is_empty());
+        prop_assert_eq!(state, before);
+    }
+
+    #[test]
+    fn after_advancing_no_deadline_is_left_in_the_past(spec in spec_strategy(), steps in prop::collection::vec(step_strategy(), 0..40)) {
+        let (_, mut state) = play(&spec, &steps, true);
+        let now: Timestamp = "2026-06-01T00:00:00Z".parse().expect("now");
+        let ctx = Ctx { environment: "prop", now };
+        advance(&spec, &mut state, ctx);
+        prop_assert!(state.next_deadline(&spec).is_none_or(|d| d > now));
+        let again = state.clone();
+        prop_assert!(advance(&spec, &mut state, ctx).is_empty(), "advancing twice to the same time does nothing more");
+        prop_assert_eq!(state, again);
+    }
+}
