@@ -23,3 +23,48 @@ fn rusqlite_mode(path: &std::path::Path) -> String {
         other => format!("not wal: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
+    use jobwatch_core::{Run, RunOutcome};
+    use jobwatch_store::{Commit, Store, conformance};
+    let (store, _dir) = fresh_sqlite();
+    let now = conformance::t("2026-01-01T00:00:00Z");
+    let mut current = conformance::job("chatty", "1m", now);
+    store.create_job(&current).await.expect("create");
+    for batch in 0..12u64 {
+        let runs: Vec<Run> = (0..100u64)
+            .map(|i| Run {
+                seq: batch * 100 + i + 1,
+                run_id: format!("r{}", batch * 100 + i + 1),
+                outcome: RunOutcome::Log,
+                expected_at: None,
+                started_at: None,
+                finished_at: Some(now),
+                duration_ms: None,
+                exit_code: None,
+                timed_out: false,
+                output: None,
+            })
+            .collect();
+        let mut next = current.clone();
+        next.version += 1;
+        store
+            .commit(Commit {
+                record: &next,
+                expected_version: current.version,
+                runs: &runs,
+                alerts: &[],
+            })
+            .await
+            .expect("commit");
+        current = next;
+    }
+    let runs = store.runs("chatty", 5_000).await.expect("runs");
+    assert_eq!(runs.len(), jobwatch_sqlite::RUNS_KEPT_PER_JOB as usize);
+    assert_eq!(
+        (runs[0].seq, runs[999].seq),
+        (1_200, 201),
+        "the newest are kept"
+    );
+}

@@ -14,6 +14,11 @@ use jobwatch_core::{AlertEvent, JobDoc, JobState, Run, Slug};
 use jobwatch_store::{Commit, JobRecord, Store, StoreError, StoredAlert};
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// Run history kept per job: older runs are dropped as new ones arrive.
+pub const RUNS_KEPT_PER_JOB: u64 = 1_000;
+/// Delivered outbox entries kept (for de-duplication by alert id) behind the newest one.
+const DELIVERED_ALERTS_KEPT: u64 = 10_000;
+
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS jobs (
     slug          TEXT PRIMARY KEY,
@@ -260,6 +265,13 @@ impl Store for SqliteStore {
                 for (seq, run) in &runs {
                     put_run.execute(params![record.slug(), seq, run]).map_err(backend)?;
                 }
+                if let Some(newest) = runs.iter().map(|(seq, _)| *seq).max() {
+                    tx.prepare_cached("DELETE FROM runs WHERE slug = ?1 AND seq <= ?2")
+                        .and_then(|mut stmt| {
+                            stmt.execute(params![record.slug(), newest - as_i64(RUNS_KEPT_PER_JOB)])
+                        })
+                        .map_err(backend)?;
+                }
                 let mut put_alert = tx
                     .prepare_cached("INSERT INTO outbox (id, event) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING")
                     .map_err(backend)?;
@@ -356,6 +368,13 @@ impl Store for SqliteStore {
                 for seq in seqs {
                     stmt.execute(params![now, as_i64(*seq)]).map_err(backend)?;
                 }
+            }
+            if let Some(newest) = seqs.iter().max() {
+                tx.execute(
+                    "DELETE FROM outbox WHERE seq <= ?1 AND delivered_at IS NOT NULL",
+                    [as_i64(*newest) - as_i64(DELIVERED_ALERTS_KEPT)],
+                )
+                .map_err(backend)?;
             }
             tx.commit().map_err(backend)
         })
