@@ -35,16 +35,12 @@ async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
     for batch in 0..12u64 {
         let runs: Vec<Run> = (0..100u64)
             .map(|i| Run {
-                seq: batch * 100 + i + 1,
-                run_id: format!("r{}", batch * 100 + i + 1),
-                outcome: RunOutcome::Log,
-                expected_at: None,
-                started_at: None,
                 finished_at: Some(now),
-                duration_ms: None,
-                exit_code: None,
-                timed_out: false,
-                output: None,
+                ..Run::new(
+                    batch * 100 + i + 1,
+                    format!("r{}", batch * 100 + i + 1),
+                    RunOutcome::Log,
+                )
             })
             .collect();
         let mut next = current.clone();

@@ -296,16 +296,8 @@ fn on_missed(
     state.expected = spec.schedule.next_after(slot);
     let seq = state.take_seq();
     fx.runs.push(Run {
-        seq,
-        run_id: format!("r{seq}"),
-        outcome: RunOutcome::Missed,
         expected_at: Some(slot),
-        started_at: None,
-        finished_at: None,
-        duration_ms: None,
-        exit_code: None,
-        timed_out: false,
-        output: None,
+        ..Run::new(seq, format!("r{seq}"), RunOutcome::Missed)
     });
     let mut alert = AlertEvent::new(AlertKind::Missed, spec, ctx.environment, deadline, ctx.now);
     alert.expected_at = Some(slot);
@@ -333,16 +325,10 @@ fn on_timed_out(
     run.timed_out = true;
     let run = run.clone();
     fx.runs.push(Run {
-        seq: run.seq,
-        run_id: run.run_id.clone(),
-        outcome: RunOutcome::TimedOut,
         expected_at: run.expected_at,
         started_at: Some(run.started_at),
-        finished_at: None,
-        duration_ms: None,
-        exit_code: None,
         timed_out: true,
-        output: None,
+        ..Run::new(run.seq, run.run_id.clone(), RunOutcome::TimedOut)
     });
     let mut alert = AlertEvent::new(
         AlertKind::TimedOut,
@@ -492,16 +478,10 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
                 timed_out: false,
             });
             fx.runs.push(Run {
-                seq,
-                run_id,
-                outcome: RunOutcome::Running,
                 expected_at,
                 started_at: Some(now),
-                finished_at: None,
-                duration_ms: None,
-                exit_code: None,
-                timed_out: false,
                 output: ping.body.clone().filter(|b| !b.is_empty()),
+                ..Run::new(seq, run_id, RunOutcome::Running)
             });
         }
         PingEvent::Success | PingEvent::Fail | PingEvent::Exit(_) => {
@@ -511,17 +491,11 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
         }
         PingEvent::Log => {
             let seq = state.take_seq();
+            let run_id = ping.rid.clone().unwrap_or_else(|| format!("r{seq}"));
             fx.runs.push(Run {
-                seq,
-                run_id: ping.rid.clone().unwrap_or_else(|| format!("r{seq}")),
-                outcome: RunOutcome::Log,
-                expected_at: None,
-                started_at: None,
                 finished_at: Some(now),
-                duration_ms: None,
-                exit_code: None,
-                timed_out: false,
                 output: ping.body.clone(),
+                ..Run::new(seq, run_id, RunOutcome::Log)
             });
         }
     }

@@ -59,3 +59,21 @@ pub struct Run {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
 }
+
+impl Run {
+    /// A record with only its identity and outcome; callers fill in what they know.
+    pub fn new(seq: u64, run_id: String, outcome: RunOutcome) -> Run {
+        Run {
+            seq,
+            run_id,
+            outcome,
+            expected_at: None,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            exit_code: None,
+            timed_out: false,
+            output: None,
+        }
+    }
+}

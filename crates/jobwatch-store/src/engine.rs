@@ -138,31 +138,31 @@ impl<S: Store> Engine<S> {
                         self.state_changed.notify_one();
                         return Ok((record, true));
                     }
-                    Err(StoreError::AlreadyExists) => continue,
+                    Err(StoreError::AlreadyExists) => {
+                        backoff(attempt).await;
+                        continue;
+                    }
                     Err(e) => return Err(e.into()),
                 }
             };
-            let mut state = current.state.clone();
-            let mut fx = advance(&current.spec, &mut state, self.ctx(now));
-            machine::redefine(&current.spec, &spec, &mut state, now);
-            match paused {
-                Some(true) if state.paused.is_none() => machine::pause(&mut state, now, None),
-                Some(false) => machine::resume(&spec, &mut state, now),
-                _ => {}
-            }
-            let record = JobRecord {
-                spec: spec.clone(),
-                state,
-                version: current.version + 1,
-                ..current.clone()
-            };
-            if record.spec == current.spec && record.state == current.state && fx.is_empty() {
-                return Ok((current, false));
-            }
-            match self.commit(&current, &record, &mut fx).await {
-                Ok(()) => return Ok((record, false)),
-                Err(StoreError::Conflict) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
+            let updated = self
+                .transact(current, now, |job, ctx| {
+                    let fx = advance(&job.spec, &mut job.state, ctx);
+                    machine::redefine(&job.spec, &spec, &mut job.state, now);
+                    job.spec = spec.clone();
+                    match paused {
+                        Some(true) if job.state.paused.is_none() => {
+                            machine::pause(&mut job.state, now, None)
+                        }
+                        Some(false) => machine::resume(&spec, &mut job.state, now),
+                        _ => {}
+                    }
+                    (fx, ())
+                })
+                .await?;
+            // `None`: deleted between the read and the write; the next attempt creates it.
+            if let Some((record, _, ())) = updated {
+                return Ok((record, false));
             }
         }
         Err(EngineError::Contention)
@@ -204,47 +204,23 @@ impl<S: Store> Engine<S> {
         ping: &Ping,
         now: Timestamp,
     ) -> Result<PingReceipt, EngineError> {
-        let mut current = match lookup {
+        let current = match lookup {
             JobLookup::Slug(slug) => self.store.get_job(slug).await?,
             JobLookup::UuidHash(hash) => self.store.find_job_by_uuid_hash(hash).await?,
         }
         .ok_or(EngineError::NotFound)?;
-        for attempt in 0..MAX_ATTEMPTS {
-            let mut state = current.state.clone();
-            let outcome = apply_ping(&current.spec, &mut state, ping, self.ctx(now));
-            let mut fx = outcome.effects;
-            if outcome.duplicate && fx.is_empty() {
-                return Ok(PingReceipt {
-                    slug: current.slug().to_string(),
-                    duplicate: true,
-                    alerts: Vec::new(),
-                });
-            }
-            let record = JobRecord {
-                state,
-                version: current.version + 1,
-                ..current.clone()
-            };
-            match self.commit(&current, &record, &mut fx).await {
-                Ok(()) => {
-                    return Ok(PingReceipt {
-                        slug: record.slug().to_string(),
-                        duplicate: outcome.duplicate,
-                        alerts: fx.alerts,
-                    });
-                }
-                Err(StoreError::Conflict) => {
-                    backoff(attempt).await;
-                    current = self
-                        .store
-                        .get_job(current.slug())
-                        .await?
-                        .ok_or(EngineError::NotFound)?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(EngineError::Contention)
+        let (record, fx, duplicate) = self
+            .transact(current, now, |job, ctx| {
+                let outcome = apply_ping(&job.spec, &mut job.state, ping, ctx);
+                (outcome.effects, outcome.duplicate)
+            })
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        Ok(PingReceipt {
+            slug: record.slug().to_string(),
+            duplicate,
+            alerts: fx.alerts,
+        })
     }
 
     pub async fn pause(
@@ -253,21 +229,31 @@ impl<S: Store> Engine<S> {
         until: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<JobRecord, EngineError> {
-        self.update(slug, now, |spec, state, ctx| {
-            let fx = advance(spec, state, ctx);
-            machine::pause(state, now, until);
-            fx
-        })
-        .await
+        let current = self.get_job(slug).await?;
+        let changed = self
+            .transact(current, now, |job, ctx| {
+                let fx = advance(&job.spec, &mut job.state, ctx);
+                machine::pause(&mut job.state, now, until);
+                (fx, ())
+            })
+            .await?;
+        changed
+            .map(|(record, _, ())| record)
+            .ok_or(EngineError::NotFound)
     }
 
     pub async fn resume(&self, slug: &str, now: Timestamp) -> Result<JobRecord, EngineError> {
-        self.update(slug, now, |spec, state, ctx| {
-            let fx = advance(spec, state, ctx);
-            machine::resume(spec, state, now);
-            fx
-        })
-        .await
+        let current = self.get_job(slug).await?;
+        let changed = self
+            .transact(current, now, |job, ctx| {
+                let fx = advance(&job.spec, &mut job.state, ctx);
+                machine::resume(&job.spec, &mut job.state, now);
+                (fx, ())
+            })
+            .await?;
+        changed
+            .map(|(record, _, ())| record)
+            .ok_or(EngineError::NotFound)
     }
 
     /// Applies every deadline that passed by `now` to the jobs that have one, committing each
@@ -279,10 +265,17 @@ impl<S: Store> Engine<S> {
             let page_len = due.len();
             for job in due {
                 report.jobs_examined += 1;
-                let changed = self.sweep_one(job, now).await?;
-                if let Some(alerts) = changed {
-                    report.jobs_changed += 1;
-                    report.alerts.extend(alerts);
+                let read_version = job.version;
+                let swept = self
+                    .transact(job, now, |job, ctx| {
+                        (advance(&job.spec, &mut job.state, ctx), ())
+                    })
+                    .await?;
+                if let Some((record, fx, ())) = swept {
+                    if record.version != read_version {
+                        report.jobs_changed += 1;
+                    }
+                    report.alerts.extend(fx.alerts);
                 }
             }
             // Every examined job's deadline moved past `now`, so a short page means done.
@@ -292,60 +285,30 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    async fn sweep_one(
+    /// Applies `change` to the job and commits it with a compare-and-set; on conflict, re-reads
+    /// the job and applies `change` again to the fresh state. Nothing is written when nothing
+    /// changed. `None` when the job no longer exists.
+    async fn transact<T>(
         &self,
         mut current: JobRecord,
         now: Timestamp,
-    ) -> Result<Option<Vec<AlertEvent>>, EngineError> {
+        change: impl Fn(&mut JobRecord, Ctx<'_>) -> (Effects, T),
+    ) -> Result<Option<(JobRecord, Effects, T)>, EngineError> {
         for attempt in 0..MAX_ATTEMPTS {
-            let mut state = current.state.clone();
-            let mut fx = advance(&current.spec, &mut state, self.ctx(now));
-            if state == current.state && fx.is_empty() {
-                return Ok(None);
+            let mut next = current.clone();
+            let (mut fx, out) = change(&mut next, self.ctx(now));
+            if next == current && fx.is_empty() {
+                return Ok(Some((current, fx, out)));
             }
-            let record = JobRecord {
-                state,
-                version: current.version + 1,
-                ..current.clone()
-            };
-            match self.commit(&current, &record, &mut fx).await {
-                Ok(()) => return Ok(Some(fx.alerts)),
+            next.version = current.version + 1;
+            match self.commit(&current, &next, &mut fx).await {
+                Ok(()) => return Ok(Some((next, fx, out))),
                 Err(StoreError::Conflict) => {
                     backoff(attempt).await;
                     match self.store.get_job(current.slug()).await? {
                         Some(fresh) => current = fresh,
-                        None => return Ok(None), // deleted meanwhile
+                        None => return Ok(None),
                     }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(EngineError::Contention)
-    }
-
-    async fn update(
-        &self,
-        slug: &str,
-        now: Timestamp,
-        change: impl Fn(&JobSpec, &mut JobState, Ctx<'_>) -> Effects,
-    ) -> Result<JobRecord, EngineError> {
-        let mut current = self.get_job(slug).await?;
-        for attempt in 0..MAX_ATTEMPTS {
-            let mut state = current.state.clone();
-            let mut fx = change(&current.spec, &mut state, self.ctx(now));
-            if state == current.state && fx.is_empty() {
-                return Ok(current);
-            }
-            let record = JobRecord {
-                state,
-                version: current.version + 1,
-                ..current.clone()
-            };
-            match self.commit(&current, &record, &mut fx).await {
-                Ok(()) => return Ok(record),
-                Err(StoreError::Conflict) => {
-                    backoff(attempt).await;
-                    current = self.get_job(slug).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
