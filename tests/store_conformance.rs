@@ -64,3 +64,10 @@ async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
         "the newest are kept"
     );
 }
+
+/// The same suite, unchanged, against DynamoDB on moto_server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_store_passes_the_conformance_suite() {
+    jobwatch_store::conformance::run_all(|| async { jobwatch_tests::moto::fresh_dynamo().await })
+        .await;
+}

@@ -248,14 +248,14 @@ async fn delivery_loop<S: Store>(
     slack: Option<SlackClient>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut printed: HashSet<u64> = HashSet::new();
+    let mut printed: HashSet<String> = HashSet::new();
     let mut retry_after = StdDuration::from_secs(1);
     loop {
         let mut failed = false;
         match engine.store().pending_alerts(100).await {
             Ok(pending) => {
                 for alert in pending {
-                    if printed.insert(alert.seq) {
+                    if printed.insert(alert.token.clone()) {
                         say!("ALERT {}", console_line(&alert.event));
                     }
                     let delivered = match &slack {
@@ -276,10 +276,14 @@ async fn delivery_loop<S: Store>(
                         failed = true;
                         break; // keep order: retry from this alert
                     }
-                    if let Err(e) = engine.store().ack_alerts(&[alert.seq]).await {
+                    if let Err(e) = engine
+                        .store()
+                        .ack_alerts(std::slice::from_ref(&alert.token))
+                        .await
+                    {
                         tracing::error!(error = %e, "acknowledging an alert failed");
                     }
-                    printed.remove(&alert.seq);
+                    printed.remove(&alert.token);
                 }
             }
             Err(e) => {

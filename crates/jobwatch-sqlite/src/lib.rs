@@ -351,28 +351,29 @@ impl Store for SqliteStore {
             rows.map(|row| {
                 let (seq, json) = row.map_err(backend)?;
                 let event: AlertEvent = serde_json::from_str(&json).map_err(|e| corrupt("alert", e))?;
-                Ok(StoredAlert { seq: u64::try_from(seq).unwrap_or(0), event })
+                Ok(StoredAlert { token: seq.to_string(), event })
             })
             .collect()
         })
     }
 
-    async fn ack_alerts(&self, seqs: &[u64]) -> Result<(), StoreError> {
+    async fn ack_alerts(&self, tokens: &[String]) -> Result<(), StoreError> {
         let now = Timestamp::now().as_millisecond();
+        let seqs: Vec<i64> = tokens.iter().filter_map(|t| t.parse().ok()).collect();
         self.with(|conn| {
             let tx = conn.transaction().map_err(backend)?;
             {
                 let mut stmt = tx
                     .prepare_cached("UPDATE outbox SET delivered_at = ?1 WHERE seq = ?2")
                     .map_err(backend)?;
-                for seq in seqs {
-                    stmt.execute(params![now, as_i64(*seq)]).map_err(backend)?;
+                for seq in &seqs {
+                    stmt.execute(params![now, seq]).map_err(backend)?;
                 }
             }
             if let Some(newest) = seqs.iter().max() {
                 tx.execute(
                     "DELETE FROM outbox WHERE seq <= ?1 AND delivered_at IS NOT NULL",
-                    [as_i64(*newest) - as_i64(DELIVERED_ALERTS_KEPT)],
+                    [newest - as_i64(DELIVERED_ALERTS_KEPT)],
                 )
                 .map_err(backend)?;
             }

@@ -288,7 +288,10 @@ pub async fn outbox_keeps_alerts_until_acknowledged<S: Store>(store: S) {
         [&first, &second],
         "oldest first, an id already queued is not added twice"
     );
-    store.ack_alerts(&[pending[0].seq]).await.expect("ack");
+    store
+        .ack_alerts(&[pending[0].token.clone()])
+        .await
+        .expect("ack");
     let pending = store.pending_alerts(10).await.expect("pending");
     assert_eq!(
         pending.iter().map(|a| &a.event).collect::<Vec<_>>(),

@@ -100,8 +100,8 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredAlert>, StoreError>> + Send;
 
-    /// Marks outbox entries as delivered.
-    fn ack_alerts(&self, seqs: &[u64]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks outbox entries as delivered (by their tokens); unknown tokens are ignored.
+    fn ack_alerts(&self, tokens: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A small key-value area for deployment settings (e.g. the hashed keys).
     fn get_setting(

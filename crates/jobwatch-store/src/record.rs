@@ -25,9 +25,10 @@ impl JobRecord {
     }
 }
 
-/// An alert in the outbox, with its delivery sequence number.
+/// An alert in the outbox, with the handle that acknowledges its delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredAlert {
-    pub seq: u64,
+    /// Opaque to callers: pass it to [`crate::Store::ack_alerts`].
+    pub token: String,
     pub event: AlertEvent,
 }
