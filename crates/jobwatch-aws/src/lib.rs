@@ -1,6 +1,12 @@
 //! jobwatch-aws: the AWS adapters shared by the jobwatch Lambdas: loading SDK configuration
 //! with one TLS stack, Function URL events to and from `http` types, publishing alert events
 //! to SNS, writing run output to CloudWatch Logs, Embedded Metric Format lines, and secrets
-//! fetched once per process.
+//! read once per process.
 
+pub mod emf;
+pub mod function_url;
+pub mod observer;
+pub mod publisher;
+pub mod run_log;
 pub mod sdk;
+pub mod secrets;

@@ -95,6 +95,9 @@ pub struct AlertEvent {
     pub output_excerpt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage: Option<OutageSummary>,
+    /// Where the run's output can be read (CloudWatch Logs in AWS deployments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_log_url: Option<String>,
 }
 
 impl AlertEvent {
@@ -128,6 +131,7 @@ impl AlertEvent {
             exit_code: None,
             output_excerpt: None,
             outage: None,
+            run_log_url: None,
         }
         .with_id()
     }

@@ -146,6 +146,12 @@ pub fn render_slack(event: &AlertEvent) -> Value {
         let body = tail(&escape(output).replace("```", "`\u{200b}``"), OUTPUT_MAX);
         blocks.push(section(&format!("```{body}```")));
     }
+    if let Some(url) = &event.run_log_url {
+        // A URL with `|` or `>` would break the link syntax; such a URL is not one of ours.
+        if !url.contains(['|', '>', '<']) {
+            blocks.push(section(&format!("<{url}|View the run's output>")));
+        }
+    }
     let mut context = format!(
         "jobwatch · {} · {} · at {}",
         event.kind,

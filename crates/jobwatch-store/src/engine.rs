@@ -2,6 +2,10 @@
 //! job, lets the core compute the transition, and commits it with a compare-and-set, retrying
 //! on conflict with the fresh state, so a transition is committed (and alerted) exactly once.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use jobwatch_core::machine::{self, advance, apply_ping};
 use jobwatch_core::{AlertEvent, Ctx, Effects, JobSpec, JobState, Ping, Run};
@@ -47,10 +51,26 @@ pub struct SweepReport {
     pub alerts: Vec<AlertEvent>,
 }
 
+/// Something outside the engine that acts on every committed change: the Lambdas publish
+/// alerts, write run output and emit metrics here. Errors are the observer's to handle: the
+/// change is committed, and its alerts are safe in the store's outbox whatever happens.
+pub trait CommitObserver: Send + Sync {
+    /// Called before the commit, to add what only the deployment knows (e.g. log links).
+    fn decorate(&self, _job: &JobRecord, _effects: &mut Effects) {}
+
+    /// Called after a successful commit with its effects.
+    fn committed<'a>(
+        &'a self,
+        job: &'a JobRecord,
+        effects: &'a Effects,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
 /// The use cases over one store, for one environment.
 pub struct Engine<S> {
     store: S,
     environment: String,
+    observer: Option<Arc<dyn CommitObserver>>,
     /// Signalled after every commit that adds alerts (wakes the delivery loop).
     alerts_added: Notify,
     /// Signalled after every commit (wakes a sweep loop waiting for the earliest deadline).
@@ -62,9 +82,16 @@ impl<S: Store> Engine<S> {
         Engine {
             store,
             environment: environment.into(),
+            observer: None,
             alerts_added: Notify::new(),
             state_changed: Notify::new(),
         }
+    }
+
+    /// Acts on every committed change with `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn CommitObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     pub fn store(&self) -> &S {
@@ -322,6 +349,9 @@ impl<S: Store> Engine<S> {
         record: &JobRecord,
         fx: &mut Effects,
     ) -> Result<(), StoreError> {
+        if let Some(observer) = &self.observer {
+            observer.decorate(record, fx);
+        }
         self.store
             .commit(Commit {
                 record,
@@ -334,6 +364,9 @@ impl<S: Store> Engine<S> {
             self.alerts_added.notify_one();
         }
         self.state_changed.notify_one();
+        if let Some(observer) = &self.observer {
+            observer.committed(record, fx).await;
+        }
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ pub mod conformance;
 mod engine;
 mod record;
 
-pub use engine::{Engine, EngineError, JobLookup, PingReceipt, SweepReport};
+pub use engine::{CommitObserver, Engine, EngineError, JobLookup, PingReceipt, SweepReport};
 pub use record::{JobRecord, StoredAlert};
 
 use std::future::Future;

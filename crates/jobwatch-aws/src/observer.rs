@@ -1,0 +1,64 @@
+//! What the ingest (and sweeper) Lambdas do with every committed change: EMF metrics on
+//! stdout, run output to CloudWatch Logs, alert events to SNS. The alerts are already in the
+//! store's outbox, so a failed publish is logged and retried from there, never lost.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use jiff::Timestamp;
+use jobwatch_core::Effects;
+use jobwatch_store::{CommitObserver, JobRecord};
+
+use crate::emf;
+use crate::publisher::AlertPublisher;
+use crate::run_log::RunLogWriter;
+
+pub struct LambdaObserver {
+    pub environment: String,
+    pub publisher: Option<AlertPublisher>,
+    pub run_logs: Option<RunLogWriter>,
+}
+
+impl CommitObserver for LambdaObserver {
+    fn decorate(&self, job: &JobRecord, effects: &mut Effects) {
+        let Some(logs) = &self.run_logs else { return };
+        for alert in &mut effects.alerts {
+            if let Some(run_id) = &alert.run_id {
+                alert.run_log_url = Some(logs.link(job.slug(), run_id, alert.detected_at));
+            }
+        }
+    }
+
+    fn committed<'a>(
+        &'a self,
+        job: &'a JobRecord,
+        effects: &'a Effects,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let now = Timestamp::now();
+            let lines = effects
+                .runs
+                .iter()
+                .filter_map(|run| emf::run_line(&self.environment, job.slug(), run, now))
+                .chain(effects.alerts.iter().map(emf::alert_line));
+            emf::emit(lines);
+            let write_logs = async {
+                if let Some(logs) = &self.run_logs
+                    && let Err(e) = logs.write(job.slug(), &effects.runs, now).await
+                {
+                    tracing::error!(job = job.slug(), error = %e, "writing run output to CloudWatch Logs failed");
+                }
+            };
+            let publish = async {
+                if let Some(publisher) = &self.publisher {
+                    for alert in &effects.alerts {
+                        if let Err(e) = publisher.publish(alert).await {
+                            tracing::error!(alert = %alert.id, error = %e, "publishing the alert failed; it stays in the outbox");
+                        }
+                    }
+                }
+            };
+            tokio::join!(write_logs, publish);
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! `jobwatch-ingest`: the ping ingest Lambda. Jobs call its Function URL exactly as they would
+//! call Healthchecks.io; operators use the admin API on the same URL. It serves the very same
+//! API as `jobwatch serve`, on DynamoDB, and for every committed change emits EMF metrics,
+//! writes the run's output to CloudWatch Logs and publishes alert events to SNS.
+//!
+//! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, `JOBWATCH_PING_KEY_SECRET`,
+//! `JOBWATCH_API_KEY_SECRET` (Secrets Manager ids), and optionally `JOBWATCH_ALERT_TOPIC_ARN`,
+//! `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_PUBLIC_URL`, `JOBWATCH_RUN_RETENTION_DAYS`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret};
+use jobwatch_aws::observer::LambdaObserver;
+use jobwatch_aws::publisher::AlertPublisher;
+use jobwatch_aws::run_log::RunLogWriter;
+use jobwatch_dynamo::DynamoStore;
+use jobwatch_store::Engine;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+/// The environment variables this binary reads (the template must set the required ones).
+pub const ENVIRONMENT: [&str; 8] = [
+    "JOBWATCH_TABLE",
+    "JOBWATCH_ENV",
+    "JOBWATCH_PING_KEY_SECRET",
+    "JOBWATCH_API_KEY_SECRET",
+    "JOBWATCH_ALERT_TOPIC_ARN",
+    "JOBWATCH_RUN_LOG_GROUP",
+    "JOBWATCH_PUBLIC_URL",
+    "JOBWATCH_RUN_RETENTION_DAYS",
+];
+
+fn required(name: &str) -> anyhow::Result<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .with_context(|| format!("environment variable {name} is not set"))
+}
+
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Everything built once per cold start.
+struct Ingest {
+    engine: Arc<Engine<DynamoStore>>,
+    secrets: aws_sdk_secretsmanager::Client,
+    ping_key_secret: String,
+    api_key_secret: String,
+    public_url: Option<String>,
+    /// Built on the first invocation: the keys come from Secrets Manager once, then never again.
+    api: OnceCell<Api<DynamoStore>>,
+}
+
+impl Ingest {
+    async fn from_env() -> anyhow::Result<Ingest> {
+        let table = required("JOBWATCH_TABLE")?;
+        let environment = required("JOBWATCH_ENV")?;
+        let ping_key_secret = required("JOBWATCH_PING_KEY_SECRET")?;
+        let api_key_secret = required("JOBWATCH_API_KEY_SECRET")?;
+        let retention_days = match optional("JOBWATCH_RUN_RETENTION_DAYS") {
+            Some(days) => days.parse().with_context(|| {
+                format!("JOBWATCH_RUN_RETENTION_DAYS is not a number of days: {days}")
+            })?,
+            None => jobwatch_dynamo::DEFAULT_RUN_RETENTION_DAYS,
+        };
+        let sdk = jobwatch_aws::sdk::load().await;
+        let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+            .with_run_retention_days(retention_days);
+        let observer = LambdaObserver {
+            environment: environment.clone(),
+            publisher: optional("JOBWATCH_ALERT_TOPIC_ARN")
+                .map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn)),
+            run_logs: optional("JOBWATCH_RUN_LOG_GROUP").map(|group| {
+                RunLogWriter::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), group, region)
+            }),
+        };
+        Ok(Ingest {
+            engine: Arc::new(Engine::new(store, environment).with_observer(Arc::new(observer))),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            ping_key_secret,
+            api_key_secret,
+            public_url: optional("JOBWATCH_PUBLIC_URL"),
+            api: OnceCell::new(),
+        })
+    }
+
+    async fn api(&self, event: &Value) -> Result<&Api<DynamoStore>, Error> {
+        self.api
+            .get_or_try_init(|| async {
+                let (ping_key, api_key) = tokio::try_join!(
+                    jobwatch_aws::secrets::read_key(&self.secrets, &self.ping_key_secret),
+                    jobwatch_aws::secrets::read_key(&self.secrets, &self.api_key_secret),
+                )?;
+                let public_url = self
+                    .public_url
+                    .clone()
+                    .or_else(|| jobwatch_aws::function_url::public_url(event))
+                    .unwrap_or_default();
+                let config = ApiConfig {
+                    public_url,
+                    api_key: Secret::from_plain(&api_key),
+                    ping_key: Secret::from_plain(&ping_key),
+                    ping_body_limit: DEFAULT_PING_BODY_LIMIT,
+                };
+                Ok::<_, String>(Api::new(Arc::clone(&self.engine), config))
+            })
+            .await
+            .map_err(Error::from)
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JOBWATCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr) // stdout carries the EMF metric lines
+        .with_ansi(false)
+        .without_time() // Lambda stamps every line itself
+        .init();
+    let ingest = Arc::new(
+        Ingest::from_env()
+            .await
+            .map_err(|e| Error::from(format!("{e:#}")))?,
+    );
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let ingest = Arc::clone(&ingest);
+        async move {
+            let api = ingest.api(&event.payload).await?;
+            Ok::<Value, Error>(jobwatch_aws::function_url::handle(api, &event.payload).await)
+        }
+    }))
+    .await
+}
