@@ -35,12 +35,15 @@ impl Invocation {
 }
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Invocation>>>>;
+/// When the function first asked for an event: it is initialised and ready.
+type FirstPoll = Arc<Mutex<Option<std::time::Instant>>>;
 
 pub struct RuntimeApi {
     /// `host:port`, for `AWS_LAMBDA_RUNTIME_API`.
     pub address: String,
     events: mpsc::UnboundedSender<(String, Value)>,
     pending: Pending,
+    first_poll: FirstPoll,
     next_id: std::sync::atomic::AtomicU64,
     task: tokio::task::JoinHandle<()>,
 }
@@ -60,17 +63,28 @@ impl RuntimeApi {
         let (events, queue) = mpsc::unbounded_channel::<(String, Value)>();
         let queue = Arc::new(AsyncMutex::new(queue));
         let pending: Pending = Arc::default();
-        let state = (Arc::clone(&queue), Arc::clone(&pending));
+        let first_poll: FirstPoll = Arc::default();
+        let state = (
+            Arc::clone(&queue),
+            Arc::clone(&pending),
+            Arc::clone(&first_poll),
+        );
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (queue, pending) = (Arc::clone(&state.0), Arc::clone(&state.1));
+                let (queue, pending, first) = (
+                    Arc::clone(&state.0),
+                    Arc::clone(&state.1),
+                    Arc::clone(&state.2),
+                );
                 tokio::spawn(async move {
-                    let service = service_fn(
-                        move |request: hyper::Request<hyper::body::Incoming>| {
-                            let (queue, pending) = (Arc::clone(&queue), Arc::clone(&pending));
-                            async move { Ok::<_, Infallible>(route(request, &queue, &pending).await) }
-                        },
-                    );
+                    let service =
+                        service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                            let (queue, pending, first) =
+                                (Arc::clone(&queue), Arc::clone(&pending), Arc::clone(&first));
+                            async move {
+                                Ok::<_, Infallible>(route(request, &queue, &pending, &first).await)
+                            }
+                        });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -81,9 +95,21 @@ impl RuntimeApi {
             address,
             events,
             pending,
+            first_poll,
             next_id: 0.into(),
             task,
         }
+    }
+
+    /// When the function first asked for an event (waiting up to 30 s for it).
+    pub async fn first_poll(&self) -> std::time::Instant {
+        for _ in 0..30_000 {
+            if let Some(at) = *self.first_poll.lock().unwrap_or_else(|p| p.into_inner()) {
+                return at;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("the function never asked for an event");
     }
 
     /// Delivers `event` to the function and waits (bounded) for its answer.
@@ -126,8 +152,15 @@ async fn route(
     request: hyper::Request<hyper::body::Incoming>,
     queue: &AsyncMutex<mpsc::UnboundedReceiver<(String, Value)>>,
     pending: &Pending,
+    first_poll: &FirstPoll,
 ) -> hyper::Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
+    if path == "/2018-06-01/runtime/invocation/next" {
+        first_poll
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(std::time::Instant::now);
+    }
     let body = request
         .into_body()
         .collect()
@@ -248,6 +281,19 @@ impl LambdaProcess {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Peak resident memory so far (VmHWM), in KiB, on Linux.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Whether the process is still running.

@@ -196,4 +196,5 @@ pub fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
 }
 
 pub mod http_client;
+pub mod serve_process;
 pub mod slack;

@@ -1,10 +1,15 @@
-//! `jobwatch`: the command line. `serve` runs the whole system locally on SQLite; `schedule`
-//! explains a cron line or interval, so schedule and time-zone mistakes are caught before
-//! they become false alerts.
+//! `jobwatch`: the command line. `serve` runs the whole system locally on SQLite; `run` wraps
+//! a job's command and reports its runs; `jobs` keeps the declared jobs in sync with a jobs
+//! file; `status` shows how the jobs are doing; `schedule` explains a cron line or interval,
+//! so schedule and time-zone mistakes are caught before they become false alerts.
 
+mod client;
 mod http_server;
+mod jobs;
+mod run;
 mod schedule;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
@@ -14,7 +19,15 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "jobwatch",
     version,
-    about = "Hear about failed, hung, too-fast and missing jobs first, in Slack."
+    about = "Hear about failed, hung, too-fast and missing jobs first, in Slack.",
+    after_help = "Examples:
+  jobwatch serve                                          # the whole system locally
+  jobwatch run nightly-backup -- /usr/local/bin/backup.sh # wrap a job's command
+  jobwatch jobs apply -f jobs.toml                        # declare jobs as code
+  jobwatch status                                         # how the jobs are doing
+  jobwatch schedule '0 3 * * *' --tz Europe/Berlin        # when a schedule really fires
+
+`jobwatch <command> --help` shows each command's options and examples."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,6 +37,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Serve(serve::ServeArgs),
+    Run(run::RunArgs),
+    Jobs(jobs::JobsArgs),
+    Status(status::StatusArgs),
     Schedule(schedule::ScheduleArgs),
 }
 
@@ -31,6 +47,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Schedule(args) => schedule::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Jobs(args) => jobs::run(args),
+        Command::Status(args) => status::run(args),
         Command::Serve(args) => match serve::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

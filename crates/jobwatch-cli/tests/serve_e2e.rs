@@ -2,109 +2,25 @@
 //! receiver, jobs declared through the admin API and pinged with plain HTTP as `curl` would.
 //! The team sees exactly the expected Slack messages, and no others.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use jobwatch_tests::http_client::call;
+use jobwatch_tests::serve_process::ServeProcess;
 use jobwatch_tests::slack::SlackReceiver;
 
 const API_KEY: &str = "e2e-api-key";
 const PING_KEY: &str = "e2e-ping-key";
 
-struct Server {
-    child: Child,
-    address: String,
-    lines: mpsc::Receiver<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(slack_url: &str) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--env",
-                "prod",
-                "--sweep-interval",
-                "1s",
-            ])
-            .arg("--data")
-            .arg(dir.path().join("jobwatch.db"))
-            .env("JOBWATCH_API_KEY", API_KEY)
-            .env("JOBWATCH_PING_KEY", PING_KEY)
-            .env("JOBWATCH_SLACK_WEBHOOK", slack_url)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start jobwatch serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = lines
-            .recv_timeout(Duration::from_secs(20))
-            .expect("serve prints its address");
-        let address = first
-            .strip_prefix("jobwatch listening on http://")
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-            .to_string();
-        Server {
-            child,
-            address,
-            lines,
-            _dir: dir,
-        }
-    }
-
-    fn admin(&self, method: &str, path: &str, body: &str) -> jobwatch_tests::http_client::Reply {
-        let auth = format!("Bearer {API_KEY}");
-        call(
-            &self.address,
-            method,
-            path,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            body.as_bytes(),
-        )
-        .expect("admin call")
-    }
-
-    fn ping(&self, path: &str, body: &str) -> jobwatch_tests::http_client::Reply {
-        call(&self.address, "POST", path, &[], body.as_bytes()).expect("ping")
-    }
-
-    /// Lines printed so far (waiting up to `wait` for more).
-    fn output(&self, wait: Duration) -> Vec<String> {
-        let mut out = Vec::new();
-        let deadline = Instant::now() + wait;
-        while let Ok(line) = self
-            .lines
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            out.push(line);
-        }
-        out
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `jobwatch serve` for the prod environment, posting to `slack_url`.
+fn start_server(slack_url: &str) -> ServeProcess {
+    ServeProcess::start(
+        env!("CARGO_BIN_EXE_jobwatch"),
+        API_KEY,
+        PING_KEY,
+        &["--env", "prod", "--sweep-interval", "1s"],
+        &[("JOBWATCH_SLACK_WEBHOOK", slack_url)],
+    )
 }
 
 fn header_of(message: &serde_json::Value) -> String {
@@ -117,7 +33,7 @@ fn header_of(message: &serde_json::Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_declared_and_pinged_over_http_produce_exactly_the_expected_slack_messages() {
     let slack = SlackReceiver::start().await;
-    let server = Server::start(&slack.url);
+    let server = start_server(&slack.url);
 
     // A nightly job, a heartbeat every 2 seconds (never pinged at first), and a healthy job.
     let created = server.admin(
@@ -230,7 +146,7 @@ async fn jobs_declared_and_pinged_over_http_produce_exactly_the_expected_slack_m
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_server_cleanly_and_keeps_every_accepted_ping() {
     let slack = SlackReceiver::start().await;
-    let mut server = Server::start(&slack.url);
+    let mut server = start_server(&slack.url);
     assert_eq!(
         server
             .admin("PUT", "/api/v1/jobs/batch", r#"{"every": "1h"}"#)
@@ -272,36 +188,23 @@ async fn sigterm_stops_the_server_cleanly_and_keeps_every_accepted_ping() {
     );
 
     // Restart on the same file: all 20 runs are there.
-    let data = server._dir.path().join("jobwatch.db");
-    let mut again = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .arg("--data")
-        .arg(&data)
-        .env("JOBWATCH_API_KEY", API_KEY)
-        .env("JOBWATCH_PING_KEY", PING_KEY)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("restart");
-    let mut first = String::new();
-    let mut reader = BufReader::new(again.stdout.take().expect("stdout"));
-    reader.read_line(&mut first).expect("address line");
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let address = first
-        .trim()
-        .strip_prefix("jobwatch listening on http://")
-        .and_then(|r| r.split_whitespace().next())
-        .expect("address")
-        .to_string();
+    let again = ServeProcess::start_on(
+        env!("CARGO_BIN_EXE_jobwatch"),
+        &server.data,
+        API_KEY,
+        PING_KEY,
+        &[],
+        &[],
+    );
     let auth = format!("Bearer {API_KEY}");
     let runs = call(
-        &address,
+        &again.address,
         "GET",
         "/api/v1/jobs/batch/runs?limit=100",
         &[("Authorization", &auth)],
         b"",
     )
     .expect("runs");
-    let _ = again.kill();
-    let _ = again.wait();
+    drop(again);
     assert_eq!(runs.json()["runs"].as_array().map(Vec::len), Some(20));
 }
