@@ -195,6 +195,9 @@ pub fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
     (store, dir)
 }
 
+pub mod aws;
 pub mod http_client;
+pub mod lambda;
+pub mod moto;
 pub mod serve_process;
 pub mod slack;
