@@ -473,3 +473,211 @@ mod concurrency {
         );
     }
 }
+
+mod warnings_and_reminders {
+    use jobwatch_core::AlertKind::{Failed, Late, Missed, Recovered, Slow, StillDown};
+    use jobwatch_core::PingEvent::{Fail, Start, Success};
+    use jobwatch_tests::{World, mins, secs, seen, t};
+
+    #[tokio::test]
+    async fn a_job_still_down_is_announced_again_every_repeat_interval_until_it_recovers() {
+        let mut world = World::with_reminders(
+            t("2026-06-01T00:00:00Z"),
+            jobwatch_core::Duration::from_hours(4),
+        );
+        // Daily jobs, so no further run is expected within the scenario.
+        world.define("etl", r#"{"every": "1d"}"#).await;
+        world
+            .define("quiet", r#"{"every": "1d", "repeat_interval": 0}"#)
+            .await;
+        world
+            .define("chatty", r#"{"every": "1d", "repeat_interval": "1h"}"#)
+            .await;
+        world
+            .ping_at(t("2026-06-01T00:30:00Z"), "etl", Fail, None, None)
+            .await;
+        world
+            .ping_at(t("2026-06-01T00:30:00Z"), "quiet", Fail, None, None)
+            .await;
+        world
+            .ping_at(t("2026-06-01T00:30:00Z"), "chatty", Fail, None, None)
+            .await;
+        world
+            .ping_at(t("2026-06-01T03:00:00Z"), "chatty", Success, None, None)
+            .await;
+        world
+            .ping_at(t("2026-06-01T09:00:00Z"), "etl", Success, None, None)
+            .await;
+        world.run_until(t("2026-06-01T12:00:00Z")).await;
+        let mut seen_alerts = world.seen();
+        seen_alerts.sort_by_key(|s| (s.job.clone(), s.at));
+        assert_eq!(
+            seen_alerts,
+            [
+                seen(Failed, "chatty", t("2026-06-01T00:30:00Z")),
+                seen(StillDown, "chatty", t("2026-06-01T01:30:00Z")),
+                seen(StillDown, "chatty", t("2026-06-01T02:30:00Z")),
+                seen(Recovered, "chatty", t("2026-06-01T03:00:00Z")),
+                seen(Failed, "etl", t("2026-06-01T00:30:00Z")),
+                seen(StillDown, "etl", t("2026-06-01T04:30:00Z")),
+                seen(StillDown, "etl", t("2026-06-01T08:30:00Z")),
+                seen(Recovered, "etl", t("2026-06-01T09:00:00Z")),
+                seen(Failed, "quiet", t("2026-06-01T00:30:00Z")),
+            ],
+            "per-job interval, the deployment default, and none"
+        );
+        let reminder = world
+            .alerts
+            .iter()
+            .find(|a| a.kind == StillDown && a.job.slug == "etl")
+            .expect("reminder");
+        let outage = reminder.outage.as_ref().expect("the outage so far");
+        assert_eq!((outage.duration_ms, outage.runs_failed), (4 * 3_600_000, 1));
+    }
+
+    #[tokio::test]
+    async fn a_job_that_asks_to_be_told_is_announced_late_once_per_slot() {
+        let mut world = World::new(t("2026-06-01T00:00:00Z"));
+        world
+            .define(
+                "report",
+                r#"{"schedule": "0 6 * * *", "grace": "30m", "late_alert": true}"#,
+            )
+            .await;
+        world
+            .define("relaxed", r#"{"schedule": "0 6 * * *", "grace": "30m"}"#)
+            .await;
+        world
+            .run_job("report", t("2026-06-01T06:10:00Z"), mins(2))
+            .await;
+        world
+            .run_job("relaxed", t("2026-06-01T06:10:00Z"), mins(2))
+            .await;
+        world
+            .run_job("report", t("2026-06-02T06:00:05Z"), mins(2))
+            .await;
+        world
+            .run_job("relaxed", t("2026-06-02T06:00:05Z"), mins(2))
+            .await;
+        world.run_until(t("2026-06-02T12:00:00Z")).await;
+        assert_eq!(
+            world.seen(),
+            [
+                seen(Late, "report", t("2026-06-01T06:00:00Z")),
+                seen(Late, "report", t("2026-06-02T06:00:00Z"))
+            ],
+            "late at the slot itself; started within grace, so never missed"
+        );
+        assert!(
+            world
+                .alerts
+                .iter()
+                .all(|a| a.severity == jobwatch_core::Severity::Warning)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_run_three_times_slower_than_its_recent_p95_is_announced_before_it_times_out() {
+        let mut world = World::new(t("2026-06-01T00:00:00Z"));
+        world
+            .define(
+                "backup",
+                r#"{"every": "1d", "grace": "1h", "max_runtime": "6h"}"#,
+            )
+            .await;
+        let mut day = t("2026-06-01T02:00:00Z");
+        for took in [10, 11, 12, 10, 13, 11] {
+            world.run_job("backup", day, mins(took)).await;
+            day += jiff::SignedDuration::from_hours(24);
+        }
+        assert_eq!(world.seen(), []);
+        // p95 of the last runs is 13 minutes: slow after 39 minutes.
+        world.ping_at(day, "backup", Start, None, None).await;
+        world.run_until(day + mins(90)).await;
+        world
+            .ping_at(day + mins(95), "backup", Success, None, None)
+            .await;
+        assert_eq!(world.seen(), [seen(Slow, "backup", day + mins(39))]);
+        assert_eq!(world.alerts[0].duration_ms, Some(39 * 60_000));
+        let _ = (Missed, secs(0));
+    }
+}
+
+mod daily_report {
+    use jobwatch_core::report::daily_report;
+    use jobwatch_core::{AlertKind, Status};
+    use jobwatch_store::Store;
+    use jobwatch_tests::{World, mins, t};
+
+    #[tokio::test]
+    async fn the_report_sums_up_the_last_day_worst_jobs_first() {
+        let mut world = World::new(t("2026-06-01T00:00:00Z"));
+        world
+            .define("backup", r#"{"every": "1h", "grace": "10m"}"#)
+            .await;
+        world
+            .define("invoices", r#"{"schedule": "0 8 * * *"}"#)
+            .await;
+        world.define("cleanup", r#"{"every": "12h"}"#).await;
+        world
+            .define("paused", r#"{"every": "1h", "paused": true}"#)
+            .await;
+        for hour in 0..24 {
+            let at = t("2026-06-01T00:05:00Z") + jiff::SignedDuration::from_hours(hour);
+            if hour == 20 {
+                world
+                    .ping_at(
+                        at,
+                        "backup",
+                        jobwatch_core::PingEvent::Fail,
+                        None,
+                        Some("disk full"),
+                    )
+                    .await;
+            } else {
+                world.run_job("backup", at, mins(3 + hour % 2)).await;
+            }
+            if hour == 6 {
+                world.run_job("cleanup", at + mins(10), mins(1)).await;
+            }
+        }
+        let now = t("2026-06-02T00:00:00Z");
+        world.run_until(now).await;
+
+        let mut jobs = Vec::new();
+        for job in world.engine.store().list_jobs().await.expect("jobs") {
+            let runs = world
+                .engine
+                .store()
+                .runs(job.slug(), 200)
+                .await
+                .expect("runs");
+            jobs.push((job.spec, job.state, runs));
+        }
+        let event = daily_report("prod", &jobs, now);
+        assert_eq!(event.kind, AlertKind::Report);
+        let report = event.report.expect("report");
+        assert_eq!(
+            (report.jobs_total, report.jobs_down, report.jobs_paused),
+            (4, 2, 1),
+            "invoices missed, cleanup missed"
+        );
+        assert_eq!((report.failures, report.misses), (1, 2));
+        assert_eq!(report.runs, 25, "24 backups (one failed) and one cleanup");
+        let first = &report.jobs[0];
+        assert_eq!(
+            (first.slug.as_str(), first.status, first.misses),
+            ("cleanup", Status::Down, 1)
+        );
+        let backup = report
+            .jobs
+            .iter()
+            .find(|l| l.slug == "backup")
+            .expect("backup line");
+        assert_eq!(
+            (backup.status, backup.runs, backup.failures),
+            (Status::Up, 24, 1)
+        );
+        assert_eq!(backup.max_duration_ms, Some(4 * 60_000));
+    }
+}

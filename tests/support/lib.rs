@@ -62,11 +62,17 @@ pub struct World {
 }
 
 impl World {
+    /// A world without "still down" reminders, so scenarios assert only what they are about.
     pub fn new(start: Timestamp) -> World {
+        Self::with_reminders(start, jobwatch_core::Duration::ZERO)
+    }
+
+    /// A world whose jobs still down are announced again every `repeat_interval`.
+    pub fn with_reminders(start: Timestamp, repeat_interval: jobwatch_core::Duration) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(dir.path().join("jobwatch.db")).expect("open store");
         World {
-            engine: Arc::new(Engine::new(store, "test")),
+            engine: Arc::new(Engine::new(store, "test").with_repeat_interval(repeat_interval)),
             alerts: Vec::new(),
             now: start,
             _dir: dir,

@@ -19,9 +19,25 @@ pub enum AlertKind {
     TimedOut,
     TooShort,
     Recovered,
+    /// A warning: an expected run has not started by its slot time (jobs with `late_alert`).
+    Late,
+    /// A warning: a run is taking far longer than the job's recent runs (3x their p95).
+    Slow,
+    /// A reminder: the job is still down, its outage so far attached.
+    StillDown,
+    /// The daily summary of an environment (`report` attached; `job` names the report).
+    Report,
 }
 
 impl AlertKind {
+    /// Kinds that announce the job going down (and pair with a later `recovered`).
+    pub fn is_outage(self) -> bool {
+        matches!(
+            self,
+            AlertKind::Failed | AlertKind::Missed | AlertKind::TimedOut | AlertKind::TooShort
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::Failed => "failed",
@@ -29,6 +45,10 @@ impl AlertKind {
             AlertKind::TimedOut => "timed_out",
             AlertKind::TooShort => "too_short",
             AlertKind::Recovered => "recovered",
+            AlertKind::Late => "late",
+            AlertKind::Slow => "slow",
+            AlertKind::StillDown => "still_down",
+            AlertKind::Report => "report",
         }
     }
 }
@@ -98,6 +118,9 @@ pub struct AlertEvent {
     /// Where the run's output can be read (CloudWatch Logs in AWS deployments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_log_url: Option<String>,
+    /// For `report` events: the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<crate::report::DailyReport>,
 }
 
 impl AlertEvent {
@@ -109,18 +132,31 @@ impl AlertEvent {
         at: Timestamp,
         detected_at: Timestamp,
     ) -> Self {
+        let job = JobSummary {
+            slug: spec.slug.to_string(),
+            schedule: spec.schedule.describe(),
+            description: spec.description.clone(),
+            tags: spec.tags.clone(),
+        };
+        Self::new_about(kind, job, spec.severity, environment, at, detected_at)
+    }
+
+    /// A bare event for `kind` about `job`, at `severity`.
+    pub fn new_about(
+        kind: AlertKind,
+        job: JobSummary,
+        severity: Severity,
+        environment: &str,
+        at: Timestamp,
+        detected_at: Timestamp,
+    ) -> Self {
         AlertEvent {
             schema_version: ALERT_SCHEMA_VERSION,
             id: String::new(),
             kind,
             environment: environment.to_string(),
-            severity: spec.severity,
-            job: JobSummary {
-                slug: spec.slug.to_string(),
-                schedule: spec.schedule.describe(),
-                description: spec.description.clone(),
-                tags: spec.tags.clone(),
-            },
+            severity,
+            job,
             at,
             detected_at,
             run_id: None,
@@ -132,6 +168,7 @@ impl AlertEvent {
             output_excerpt: None,
             outage: None,
             run_log_url: None,
+            report: None,
         }
         .with_id()
     }

@@ -146,6 +146,11 @@ pub struct JobSpec {
     pub severity: Severity,
     pub tags: Vec<String>,
     pub description: String,
+    /// Also announce (as a warning) when an expected run has not started by its slot time.
+    pub late_alert: bool,
+    /// How often a job still down is announced again; `None` uses the deployment's default,
+    /// zero never repeats.
+    pub repeat_interval: Option<Duration>,
 }
 
 pub const DEFAULT_GRACE: Duration = Duration::from_mins(5);
@@ -184,6 +189,10 @@ pub struct JobDoc {
     pub tags: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<Duration>,
     /// Only meaningful on input: pause or resume as part of an update.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
@@ -270,6 +279,8 @@ impl JobDoc {
             severity: self.severity.unwrap_or_default(),
             tags,
             description,
+            late_alert: self.late_alert.unwrap_or(false),
+            repeat_interval: self.repeat_interval,
         })
     }
 }
@@ -295,6 +306,8 @@ impl JobSpec {
             severity: Some(self.severity),
             tags: Some(self.tags.clone()),
             description: Some(self.description.clone()),
+            late_alert: Some(self.late_alert),
+            repeat_interval: self.repeat_interval,
             paused: None,
         }
     }
@@ -312,6 +325,8 @@ impl JobSpec {
             severity: Severity::default(),
             tags: Vec::new(),
             description: String::new(),
+            late_alert: false,
+            repeat_interval: None,
         }
     }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{AlertEvent, AlertKind, OutageSummary, output_excerpt};
 use crate::duration::Duration;
-use crate::job::{JobSpec, Schedule};
+use crate::job::{JobSpec, Schedule, Severity};
 use crate::run::{Run, RunOutcome};
 
 /// The verdict on a job, kept between events.
@@ -70,6 +70,8 @@ pub struct OpenRun {
     pub expected_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub timed_out: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub slow_announced: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +127,15 @@ pub struct JobState {
     pub next_seq: u64,
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub seen: VecDeque<SeenPing>,
+    /// When a job still down is announced again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_at: Option<Timestamp>,
+    /// The slot already announced as late (jobs with `late_alert`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_slot: Option<Timestamp>,
+    /// Durations of the latest successful runs (ms, oldest first): what "slow" is measured by.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub recent_durations: VecDeque<u64>,
 }
 
 /// A ping as the API understood it.
@@ -178,7 +189,28 @@ impl Effects {
 pub struct Ctx<'a> {
     pub environment: &'a str,
     pub now: Timestamp,
+    /// How often a job still down is announced again, unless the job says otherwise.
+    pub repeat_interval: Duration,
 }
+
+/// The default time between reminders that a job is still down.
+pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::from_hours(4);
+
+impl<'a> Ctx<'a> {
+    pub fn new(environment: &'a str, now: Timestamp) -> Ctx<'a> {
+        Ctx {
+            environment,
+            now,
+            repeat_interval: DEFAULT_REPEAT_INTERVAL,
+        }
+    }
+}
+
+/// Runs slower than this multiple of the p95 of the job's recent runs are announced as slow.
+pub const SLOW_FACTOR: u64 = 3;
+/// Successful runs kept to judge what is slow, and the fewest needed to judge at all.
+const RECENT_DURATIONS: usize = 20;
+const MIN_DURATIONS_FOR_SLOW: usize = 5;
 
 /// Bounds that keep a state document small whatever clients send.
 const MAX_OPEN_RUNS: usize = 32;
@@ -207,6 +239,9 @@ impl JobState {
             last_duration_ms: None,
             next_seq: 1,
             seen: VecDeque::new(),
+            reminder_at: None,
+            late_slot: None,
+            recent_durations: VecDeque::new(),
         }
     }
 
@@ -229,23 +264,55 @@ impl JobState {
     /// The earliest moment at which [`advance`] would change something, if any. Stores index
     /// jobs by it so a sweep only reads jobs that are due.
     pub fn next_deadline(&self, spec: &JobSpec) -> Option<Timestamp> {
-        if let Some(pause) = &self.paused {
-            return pause.until;
-        }
-        let missed = self.missed_deadline(spec);
-        let timeouts = self
-            .open_runs
-            .iter()
-            .filter(|r| !r.timed_out)
-            .map(|r| add(r.started_at, spec.max_runtime));
-        missed.into_iter().chain(timeouts).min()
+        self.next_due(spec).map(|(at, _)| at)
     }
 
-    fn missed_deadline(&self, spec: &JobSpec) -> Option<Timestamp> {
-        if self.health == Health::Down {
-            return None; // already announced; missed slots are counted when it comes back
+    /// The next deadline and what happens then. On a tie, the order of [`Due`] decides.
+    fn next_due(&self, spec: &JobSpec) -> Option<(Timestamp, Due)> {
+        if let Some(pause) = &self.paused {
+            return pause.until.map(|until| (until, Due::Resume));
         }
-        self.expected.map(|e| add(e, spec.grace))
+        let mut candidates: Vec<(Timestamp, Due)> = Vec::new();
+        if self.health == Health::Down {
+            // Missed slots are not announced again while down; they are counted on return.
+            candidates.extend(self.reminder_at.map(|at| (at, Due::Reminder)));
+        } else if let Some(expected) = self.expected {
+            if spec.late_alert && self.late_slot != Some(expected) {
+                candidates.push((expected, Due::Late));
+            }
+            candidates.push((add(expected, spec.grace), Due::Missed));
+        }
+        let slow_after = self.slow_threshold();
+        for (i, run) in self
+            .open_runs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.timed_out)
+        {
+            let timeout = add(run.started_at, spec.max_runtime);
+            if let Some(threshold) = slow_after.filter(|_| !run.slow_announced) {
+                let slow = add(run.started_at, threshold);
+                if slow < timeout {
+                    candidates.push((slow, Due::Slow(i)));
+                }
+            }
+            candidates.push((timeout, Due::TimedOut(i)));
+        }
+        candidates.into_iter().min()
+    }
+
+    /// How long a run may take before it is slow: a multiple of the p95 of recent runs.
+    fn slow_threshold(&self) -> Option<Duration> {
+        if self.recent_durations.len() < MIN_DURATIONS_FOR_SLOW {
+            return None;
+        }
+        let mut sorted: Vec<u64> = self.recent_durations.iter().copied().collect();
+        sorted.sort_unstable();
+        let p95 = sorted[(sorted.len() * 95).div_ceil(100).saturating_sub(1)];
+        // Runs of a second or less vary too much in relative terms to call any of them slow.
+        Some(Duration::from_millis(
+            p95.max(1_000).saturating_mul(SLOW_FACTOR),
+        ))
     }
 
     fn take_seq(&mut self) -> u64 {
@@ -259,30 +326,102 @@ fn add(t: Timestamp, d: Duration) -> Timestamp {
     t.checked_add(d.to_signed()).unwrap_or(Timestamp::MAX)
 }
 
+/// What a deadline is for; on equal times the earlier variant goes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    Resume,
+    Late,
+    Missed,
+    Slow(usize),
+    TimedOut(usize),
+    Reminder,
+}
+
 /// Applies every deadline up to `ctx.now`, oldest first, each at its own time.
 pub fn advance(spec: &JobSpec, state: &mut JobState, ctx: Ctx<'_>) -> Effects {
     let mut fx = Effects::default();
     for _ in 0..MAX_STEPS {
-        let Some(deadline) = state.next_deadline(spec).filter(|d| *d <= ctx.now) else {
+        let Some((deadline, due)) = state.next_due(spec).filter(|(d, _)| *d <= ctx.now) else {
             break;
         };
-        if state.paused.is_some() {
-            resume(spec, state, deadline);
-            continue;
-        }
-        if state.missed_deadline(spec) == Some(deadline) {
-            on_missed(spec, state, deadline, ctx, &mut fx);
-        } else if let Some(i) = state
-            .open_runs
-            .iter()
-            .position(|r| !r.timed_out && add(r.started_at, spec.max_runtime) == deadline)
-        {
-            on_timed_out(spec, state, i, deadline, ctx, &mut fx);
-        } else {
-            break; // unreachable: next_deadline only returns the deadlines handled above
+        match due {
+            Due::Resume => resume(spec, state, deadline),
+            Due::Late => on_late(spec, state, deadline, ctx, &mut fx),
+            Due::Missed => on_missed(spec, state, deadline, ctx, &mut fx),
+            Due::Slow(i) => on_slow(spec, state, i, deadline, ctx, &mut fx),
+            Due::TimedOut(i) => on_timed_out(spec, state, i, deadline, ctx, &mut fx),
+            Due::Reminder => on_reminder(spec, state, deadline, ctx, &mut fx),
         }
     }
     fx
+}
+
+fn on_late(
+    spec: &JobSpec,
+    state: &mut JobState,
+    deadline: Timestamp,
+    ctx: Ctx<'_>,
+    fx: &mut Effects,
+) {
+    state.late_slot = state.expected;
+    let mut alert = AlertEvent::new(AlertKind::Late, spec, ctx.environment, deadline, ctx.now);
+    alert.severity = Severity::Warning;
+    alert.expected_at = state.expected;
+    fx.alerts.push(alert.with_id());
+}
+
+fn on_slow(
+    spec: &JobSpec,
+    state: &mut JobState,
+    index: usize,
+    deadline: Timestamp,
+    ctx: Ctx<'_>,
+    fx: &mut Effects,
+) {
+    let run = &mut state.open_runs[index];
+    run.slow_announced = true;
+    let mut alert = AlertEvent::new(AlertKind::Slow, spec, ctx.environment, deadline, ctx.now);
+    alert.severity = Severity::Warning;
+    alert.run_id = Some(run.run_id.clone());
+    alert.started_at = Some(run.started_at);
+    alert.expected_at = run.expected_at;
+    alert.duration_ms = Some(Duration::between(run.started_at, deadline).as_millis());
+    fx.alerts.push(alert.with_id());
+}
+
+fn on_reminder(
+    spec: &JobSpec,
+    state: &mut JobState,
+    deadline: Timestamp,
+    ctx: Ctx<'_>,
+    fx: &mut Effects,
+) {
+    state.reminder_at = next_reminder(spec, deadline, ctx);
+    let mut alert = AlertEvent::new(
+        AlertKind::StillDown,
+        spec,
+        ctx.environment,
+        deadline,
+        ctx.now,
+    );
+    alert.outage = state.streak.as_ref().map(|s| outage_summary(s, deadline));
+    fx.alerts.push(alert.with_id());
+}
+
+/// When to announce again that a job is still down, counting from `from`.
+fn next_reminder(spec: &JobSpec, from: Timestamp, ctx: Ctx<'_>) -> Option<Timestamp> {
+    let interval = spec.repeat_interval.unwrap_or(ctx.repeat_interval);
+    (!interval.is_zero()).then(|| add(from, interval))
+}
+
+fn outage_summary(streak: &BadStreak, until: Timestamp) -> OutageSummary {
+    OutageSummary {
+        since: streak.since,
+        duration_ms: Duration::between(streak.since, until).as_millis(),
+        runs_missed: streak.runs_missed,
+        runs_failed: streak.runs_failed,
+        last_error: streak.last_error.clone(),
+    }
 }
 
 fn on_missed(
@@ -309,6 +448,7 @@ fn on_missed(
         Bad::Missed,
         error,
         alert.with_id(),
+        ctx,
         fx,
     );
 }
@@ -352,6 +492,7 @@ fn on_timed_out(
         Bad::Failed,
         error,
         alert.with_id(),
+        ctx,
         fx,
     );
 }
@@ -362,6 +503,7 @@ enum Bad {
 }
 
 /// Counts a bad run; announces `alert` only if this one takes the job down.
+#[allow(clippy::too_many_arguments)]
 fn record_bad(
     spec: &JobSpec,
     state: &mut JobState,
@@ -369,6 +511,7 @@ fn record_bad(
     bad: Bad,
     error: String,
     alert: AlertEvent,
+    ctx: Ctx<'_>,
     fx: &mut Effects,
 ) {
     state.bad_in_a_row += 1;
@@ -388,6 +531,7 @@ fn record_bad(
     if state.health != Health::Down && state.bad_in_a_row >= spec.failure_threshold {
         state.health = Health::Down;
         state.down_since = Some(at);
+        state.reminder_at = next_reminder(spec, at, ctx);
         fx.alerts.push(alert);
     }
 }
@@ -408,6 +552,7 @@ fn record_good(
         Health::Down if state.good_in_a_row >= spec.recovery_threshold => {
             state.health = Health::Up;
             state.down_since = None;
+            state.reminder_at = None;
             let streak = state.streak.take();
             let mut alert =
                 AlertEvent::new(AlertKind::Recovered, spec, ctx.environment, at, ctx.now);
@@ -418,13 +563,7 @@ fn record_good(
                 alert.duration_ms = run.duration_ms;
                 alert.exit_code = run.exit_code;
             }
-            alert.outage = streak.map(|s| OutageSummary {
-                since: s.since,
-                duration_ms: Duration::between(s.since, at).as_millis(),
-                runs_missed: s.runs_missed,
-                runs_failed: s.runs_failed,
-                last_error: s.last_error,
-            });
+            alert.outage = streak.map(|s| outage_summary(&s, at));
             fx.alerts.push(alert.with_id());
         }
         Health::Down => {}
@@ -476,6 +615,7 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
                 started_at: now,
                 expected_at,
                 timed_out: false,
+                slow_announced: false,
             });
             fx.runs.push(Run {
                 expected_at,
@@ -566,6 +706,12 @@ fn finish_run(
     };
     if let Some(d) = duration {
         state.last_duration_ms = Some(d.as_millis());
+        if outcome == RunOutcome::Success && !already_timed_out {
+            if state.recent_durations.len() >= RECENT_DURATIONS {
+                state.recent_durations.pop_front();
+            }
+            state.recent_durations.push_back(d.as_millis());
+        }
     }
     fx.runs.push(run.clone());
     if outcome == RunOutcome::Success {
@@ -598,7 +744,16 @@ fn finish_run(
             spec.min_runtime.unwrap_or_default()
         ),
     };
-    record_bad(spec, state, now, Bad::Failed, error, alert.with_id(), fx);
+    record_bad(
+        spec,
+        state,
+        now,
+        Bad::Failed,
+        error,
+        alert.with_id(),
+        ctx,
+        fx,
+    );
 }
 
 /// Marks the slot(s) a ping at `now` answers as seen and moves `expected` to the next one.
@@ -681,6 +836,8 @@ pub fn resume(spec: &JobSpec, state: &mut JobState, now: Timestamp) {
     state.good_in_a_row = 0;
     state.streak = None;
     state.down_since = None;
+    state.reminder_at = None;
+    state.late_slot = None;
     state.expected = spec.schedule.next_after(now);
     // Runs that would already have timed out while paused are not worth an alert now.
     state

@@ -35,6 +35,10 @@ fn headline(event: &AlertEvent) -> String {
         AlertKind::TimedOut => format!("{job} is still running past its limit"),
         AlertKind::TooShort => format!("{job} finished suspiciously fast"),
         AlertKind::Recovered => format!("{job} is back up"),
+        AlertKind::Late => format!("{job} has not started yet"),
+        AlertKind::Slow => format!("{job} is running much longer than usual"),
+        AlertKind::StillDown => format!("{job} is still down"),
+        AlertKind::Report => format!("Daily report for {}", event.environment),
     }
 }
 
@@ -44,6 +48,9 @@ fn icon(kind: AlertKind) -> &'static str {
         AlertKind::Missed | AlertKind::TimedOut => "⏰",
         AlertKind::TooShort => "⚠️",
         AlertKind::Failed => "🔴",
+        AlertKind::Late | AlertKind::Slow => "🐢",
+        AlertKind::StillDown => "🔁",
+        AlertKind::Report => "📋",
     }
 }
 

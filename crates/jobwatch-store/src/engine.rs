@@ -71,6 +71,8 @@ pub struct Engine<S> {
     store: S,
     environment: String,
     observer: Option<Arc<dyn CommitObserver>>,
+    /// How often a job still down is announced again, for jobs that do not say.
+    repeat_interval: jobwatch_core::Duration,
     /// Signalled after every commit that adds alerts (wakes the delivery loop).
     alerts_added: Notify,
     /// Signalled after every commit (wakes a sweep loop waiting for the earliest deadline).
@@ -83,9 +85,16 @@ impl<S: Store> Engine<S> {
             store,
             environment: environment.into(),
             observer: None,
+            repeat_interval: jobwatch_core::machine::DEFAULT_REPEAT_INTERVAL,
             alerts_added: Notify::new(),
             state_changed: Notify::new(),
         }
+    }
+
+    /// Sets the deployment's default interval between "still down" reminders (zero: none).
+    pub fn with_repeat_interval(mut self, interval: jobwatch_core::Duration) -> Self {
+        self.repeat_interval = interval;
+        self
     }
 
     /// Acts on every committed change with `observer`.
@@ -114,6 +123,7 @@ impl<S: Store> Engine<S> {
         Ctx {
             environment: &self.environment,
             now,
+            repeat_interval: self.repeat_interval,
         }
     }
 
