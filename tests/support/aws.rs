@@ -42,6 +42,9 @@ pub fn logs() -> aws_sdk_cloudwatchlogs::Client {
 pub fn secrets() -> aws_sdk_secretsmanager::Client {
     moto_client!(aws_sdk_secretsmanager)
 }
+pub fn cloudwatch() -> aws_sdk_cloudwatch::Client {
+    moto_client!(aws_sdk_cloudwatch)
+}
 
 /// The resources one jobwatch environment uses, freshly created on moto.
 pub struct Stack {

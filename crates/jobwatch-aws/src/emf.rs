@@ -83,3 +83,28 @@ pub fn emit(lines: impl IntoIterator<Item = String>) {
     }
     let _ = out.flush();
 }
+
+/// One value of `metric` in the `Environment` dimension and, when `dimension` is given, in
+/// `Environment` + that dimension too (e.g. `SlackPostFailures` by `Reason`).
+pub fn count_line(
+    at: Timestamp,
+    environment: &str,
+    metric: &str,
+    dimension: Option<(&str, &str)>,
+    value: f64,
+) -> String {
+    match dimension {
+        Some((name, dimension_value)) => line(
+            at,
+            &[&["Environment"], &["Environment", name]],
+            &[("Environment", environment), (name, dimension_value)],
+            &[(metric, "Count", value)],
+        ),
+        None => line(
+            at,
+            &[&["Environment"]],
+            &[("Environment", environment)],
+            &[(metric, "Count", value)],
+        ),
+    }
+}

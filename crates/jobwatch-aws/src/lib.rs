@@ -1,12 +1,14 @@
 //! jobwatch-aws: the AWS adapters shared by the jobwatch Lambdas: loading SDK configuration
 //! with one TLS stack, Function URL events to and from `http` types, publishing alert events
-//! to SNS, writing run output to CloudWatch Logs, Embedded Metric Format lines, and secrets
-//! read once per process.
+//! to SNS, writing run output to CloudWatch Logs, Embedded Metric Format lines, secrets
+//! read once per process, and Slack webhooks read from Secrets Manager.
 
 pub mod emf;
 pub mod function_url;
+pub mod metrics;
 pub mod observer;
 pub mod publisher;
 pub mod run_log;
 pub mod sdk;
 pub mod secrets;
+pub mod slack;

@@ -1,20 +1,23 @@
 //! `jobwatch serve`: the whole system in one process on the embedded SQLite store: the HTTP
 //! API, a sweep loop that wakes at the earliest deadline, and alert delivery (console always,
-//! Slack when a webhook is configured) from the store's outbox, so no alert is lost to a
-//! restart or a Slack outage.
+//! Slack when a webhook is configured, through the same environment policy and alert-fatigue
+//! rules as the formatter Lambda) from the store's outbox, so no alert is lost to a restart
+//! or a Slack outage.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use jiff::Timestamp;
 use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret, generate_key};
 use jobwatch_core::Duration;
-use jobwatch_notify::{SlackClient, console_line, render_slack};
+use jobwatch_notify::{
+    Class, Delivery, Incoming, Notifier, Policy, SlackClient, Webhooks, console_line,
+};
 use jobwatch_sqlite::SqliteStore;
 use jobwatch_store::{Engine, Store};
 use tokio::sync::watch;
@@ -58,6 +61,14 @@ pub struct ServeArgs {
     /// Slack incoming webhook URL to post alerts to.
     #[arg(long, env = "JOBWATCH_SLACK_WEBHOOK", hide_env_values = true)]
     slack_webhook: Option<String>,
+    /// A second webhook that critical alerts are also posted to.
+    #[arg(long, env = "JOBWATCH_ESCALATION_WEBHOOK", hide_env_values = true)]
+    escalation_webhook: Option<String>,
+    /// Post to Slack in the dev environment too (its policy is to log only). The other
+    /// policy variables (JOBWATCH_POST_MIN_SEVERITY, JOBWATCH_DIGEST_WINDOW,
+    /// JOBWATCH_FATIGUE_WINDOW, ...) are read from the environment as the Lambdas read them.
+    #[arg(long, env = "JOBWATCH_DEBUG")]
+    debug: bool,
     /// Base URL printed in ping URLs (default: http://<listen address>).
     #[arg(long, env = "JOBWATCH_PUBLIC_URL")]
     public_url: Option<String>,
@@ -67,6 +78,15 @@ pub struct ServeArgs {
     /// Bytes of each ping body kept as the run's output.
     #[arg(long, env = "JOBWATCH_PING_BODY_LIMIT", default_value_t = DEFAULT_PING_BODY_LIMIT)]
     ping_body_limit: usize,
+    /// How often a job still down is announced again (0 never), unless the job says.
+    #[arg(long, env = "JOBWATCH_REPEAT_INTERVAL", default_value = "4h")]
+    repeat_interval: Duration,
+    /// Daily report time, HH:MM in --report-tz (no report when absent).
+    #[arg(long, env = "JOBWATCH_REPORT_AT")]
+    report_at: Option<String>,
+    /// Time zone of --report-at (IANA name).
+    #[arg(long, env = "JOBWATCH_REPORT_TZ", default_value = "UTC")]
+    report_tz: String,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -95,11 +115,27 @@ async fn serve(args: ServeArgs) -> Result<()> {
         "ping key",
     )
     .await?;
-    let slack = match &args.slack_webhook {
-        Some(url) if !url.trim().is_empty() => {
-            Some(SlackClient::new(url.trim()).context("setting up the Slack client")?)
+    let mut policy = Policy::from_vars(|name| match name {
+        // Given as --debug (or the same variable), parsed by clap.
+        "JOBWATCH_DEBUG" => None,
+        name => std::env::var(name).ok(),
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    policy.debug = args.debug;
+    let webhook = |url: &Option<String>| -> Result<Option<SlackClient>> {
+        match url {
+            Some(url) if !url.trim().is_empty() => Ok(Some(
+                SlackClient::new(url.trim()).context("setting up the Slack client")?,
+            )),
+            _ => Ok(None),
         }
-        _ => None,
+    };
+    let slack = match webhook(&args.slack_webhook)? {
+        Some(main) => Some(Webhooks {
+            main,
+            escalation: webhook(&args.escalation_webhook)?,
+        }),
+        None => None,
     };
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -112,7 +148,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let engine = Arc::new(Engine::new(store, args.env.clone()));
+    let report_schedule = report_schedule(args.report_at.as_deref(), &args.report_tz)?;
+    let engine = Arc::new(Engine::new(store, args.env.clone()).with_repeat_interval(args.repeat_interval));
     let config = ApiConfig {
         public_url: public_url.clone(),
         api_key,
@@ -130,6 +167,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         say!(
             "alerts go to this console only: pass --slack-webhook or set JOBWATCH_SLACK_WEBHOOK to post to Slack"
         );
+    } else if policy.delivery(&args.env, jobwatch_core::Severity::Critical, Class::Problem)
+        == Delivery::LogOnly
+    {
+        say!(
+            "environment {}: alerts are not posted to Slack (its policy is to log only); pass --debug or set JOBWATCH_DEBUG=1 to post them",
+            args.env
+        );
     }
 
     let (stop, stopped) = watch::channel(false);
@@ -144,7 +188,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
         args.sweep_interval,
         stopped.clone(),
     ));
-    let delivery = tokio::spawn(delivery_loop(Arc::clone(&engine), slack, stopped));
+    let reporter = report_schedule.map(|schedule| {
+        say!("daily report at {}", schedule.describe());
+        tokio::spawn(report_loop(Arc::clone(&engine), schedule, stopped.clone()))
+    });
+    let delivery = tokio::spawn(delivery_loop(
+        Arc::clone(&engine),
+        Outlet {
+            slack,
+            policy,
+            environment: args.env.clone(),
+        },
+        stopped,
+    ));
 
     shutdown_signal().await;
     say!("shutting down: finishing requests in flight");
@@ -152,6 +208,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // The HTTP server first: every ping it accepted is committed before it returns.
     let _ = http.await;
     let _ = sweeper.await;
+    if let Some(reporter) = reporter {
+        let _ = reporter.await;
+    }
     let _ = delivery.await;
     say!("stopped");
     Ok(())
@@ -241,38 +300,63 @@ async fn sweep_loop<S: Store>(
     }
 }
 
-/// Delivers the outbox: each alert printed once to the console and posted to Slack; acknowledged
-/// only once delivered (or refused by Slack for good), so a crash or outage loses nothing.
+/// Where alerts go besides the console: Slack, through the environment policy and the
+/// alert-fatigue rules (the same code as the formatter Lambda).
+struct Outlet {
+    slack: Option<Webhooks>,
+    policy: Policy,
+    environment: String,
+}
+
+/// Time one alert's delivery may take, retries included.
+const DELIVERY_BUDGET: StdDuration = StdDuration::from_secs(30);
+
+/// Delivers the outbox: each alert printed once to the console and handed to the policy
+/// (posted, held for a summary, digested or logged only); acknowledged only once that is
+/// settled (or Slack refused it for good), so a crash or outage loses nothing. Held summaries,
+/// digests and retries are flushed as they come due.
 async fn delivery_loop<S: Store>(
     engine: Arc<Engine<S>>,
-    slack: Option<SlackClient>,
+    outlet: Outlet,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut printed: HashSet<String> = HashSet::new();
     let mut retry_after = StdDuration::from_secs(1);
     loop {
         let mut failed = false;
+        let notifier = outlet.slack.as_ref().map(|sender| Notifier {
+            store: engine.store(),
+            sender,
+            policy: &outlet.policy,
+            environment: &outlet.environment,
+        });
         match engine.store().pending_alerts(100).await {
             Ok(pending) => {
                 for alert in pending {
                     if printed.insert(alert.token.clone()) {
                         say!("ALERT {}", console_line(&alert.event));
                     }
-                    let delivered = match &slack {
+                    let settled = match &notifier {
                         None => true,
-                        Some(client) => match client.post(&render_slack(&alert.event)).await {
-                            Ok(()) => true,
-                            Err(e) if e.is_retryable() => {
-                                tracing::warn!(error = %e, alert = %alert.event.id, "Slack delivery failed; will retry");
-                                false
+                        Some(notifier) => {
+                            let incoming = Incoming::alert(alert.event.clone());
+                            let deadline = Instant::now() + DELIVERY_BUDGET;
+                            match notifier.handle(&incoming, Timestamp::now(), deadline).await {
+                                Ok(outcome) => {
+                                    tracing::debug!(alert = %alert.event.id, action = ?outcome.action, "alert handled");
+                                    if !outcome.is_settled() {
+                                        tracing::warn!(alert = %alert.event.id, "Slack delivery failed; will retry");
+                                    }
+                                    outcome.is_settled()
+                                }
+                                Err(e) => {
+                                    tracing::error!(error = %e, alert = %alert.event.id, "handling the alert failed; will retry");
+                                    false
+                                }
                             }
-                            Err(e) => {
-                                tracing::error!(error = %e, alert = %alert.event.id, "Slack refused the alert; check the webhook");
-                                true
-                            }
-                        },
+                        }
                     };
-                    if !delivered {
+                    if !settled {
                         failed = true;
                         break; // keep order: retry from this alert
                     }
@@ -291,6 +375,16 @@ async fn delivery_loop<S: Store>(
                 failed = true;
             }
         }
+        if let Some(notifier) = &notifier {
+            match notifier
+                .flush_due(Timestamp::now(), Instant::now() + DELIVERY_BUDGET)
+                .await
+            {
+                Ok(report) if report.failed > 0 => failed = true,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "flushing held notifications failed"),
+            }
+        }
         let wait = if failed {
             retry_after = (retry_after * 2).min(StdDuration::from_secs(60));
             retry_after
@@ -302,6 +396,52 @@ async fn delivery_loop<S: Store>(
             _ = tokio::time::sleep(wait), if true => {}
             _ = engine.alerts_added().notified(), if !failed => {}
             _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// The daily report's schedule from `--report-at HH:MM` and `--report-tz`.
+fn report_schedule(at: Option<&str>, tz: &str) -> Result<Option<jobwatch_core::Schedule>> {
+    let Some(at) = at else { return Ok(None) };
+    let invalid = || anyhow::anyhow!("invalid --report-at '{at}': use HH:MM, e.g. 09:00");
+    let (hour, minute) = at.trim().split_once(':').ok_or_else(invalid)?;
+    let (hour, minute): (u8, u8) = (hour.parse().map_err(|_| invalid())?, minute.parse().map_err(|_| invalid())?);
+    if hour > 23 || minute > 59 {
+        return Err(invalid());
+    }
+    let schedule = jobwatch_core::Schedule::cron(&format!("{minute} {hour} * * *"), tz).map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
+    Ok(Some(schedule))
+}
+
+/// Builds the daily report at each of `schedule`'s times and queues it for delivery with the
+/// other alerts (so it reaches the console and Slack by the same path, and survives restarts).
+async fn report_loop<S: Store>(engine: Arc<Engine<S>>, schedule: jobwatch_core::Schedule, mut stopped: watch::Receiver<bool>) {
+    /// Runs per job read for the report.
+    const RUNS_PER_JOB: usize = 200;
+    loop {
+        let Some(next) = schedule.next_after(Timestamp::now()) else { return };
+        let wait = next.as_millisecond().saturating_sub(Timestamp::now().as_millisecond()).max(0);
+        tokio::select! {
+            _ = tokio::time::sleep(StdDuration::from_millis(u64::try_from(wait).unwrap_or(0))) => {}
+            _ = stopped.changed() => return,
+        }
+        let store = engine.store();
+        let jobs = match store.list_jobs().await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::error!(error = %e, "daily report: listing jobs failed");
+                continue;
+            }
+        };
+        let mut inputs = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let runs = store.runs(job.slug(), RUNS_PER_JOB).await.unwrap_or_default();
+            inputs.push((job.spec, job.state, runs));
+        }
+        let report = jobwatch_core::report::daily_report(engine.environment(), &inputs, next);
+        match store.enqueue_alerts(std::slice::from_ref(&report)).await {
+            Ok(()) => engine.alerts_added().notify_one(),
+            Err(e) => tracing::error!(error = %e, "daily report: queueing failed"),
         }
     }
 }

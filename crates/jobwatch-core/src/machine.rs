@@ -301,6 +301,22 @@ impl JobState {
         candidates.into_iter().min()
     }
 
+    /// Which gauge the job counts in (down, running, or waiting for its next run) and since
+    /// when; paused jobs and jobs expecting nothing count in none. A waiting job whose time
+    /// has passed is late. Stores index this so the gauges cost a count, not a scan.
+    pub fn status_marker(&self) -> Option<(StatusClass, Timestamp)> {
+        if self.paused.is_some() {
+            return None;
+        }
+        if self.health == Health::Down {
+            return Some((StatusClass::Down, self.down_since.unwrap_or(self.created_at)));
+        }
+        if let Some(started) = self.open_runs.iter().filter(|r| !r.timed_out).map(|r| r.started_at).min() {
+            return Some((StatusClass::Running, started));
+        }
+        self.expected.map(|expected| (StatusClass::Waiting, expected))
+    }
+
     /// How long a run may take before it is slow: a multiple of the p95 of recent runs.
     fn slow_threshold(&self) -> Option<Duration> {
         if self.recent_durations.len() < MIN_DURATIONS_FOR_SLOW {
@@ -324,6 +340,26 @@ impl JobState {
 
 fn add(t: Timestamp, d: Duration) -> Timestamp {
     t.checked_add(d.to_signed()).unwrap_or(Timestamp::MAX)
+}
+
+/// The gauge a job counts in; see [`JobState::status_marker`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusClass {
+    Down,
+    Running,
+    Waiting,
+}
+
+impl StatusClass {
+    pub const ALL: [StatusClass; 3] = [StatusClass::Down, StatusClass::Running, StatusClass::Waiting];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusClass::Down => "down",
+            StatusClass::Running => "running",
+            StatusClass::Waiting => "waiting",
+        }
+    }
 }
 
 /// What a deadline is for; on equal times the earlier variant goes first.

@@ -6,19 +6,22 @@
 //! | run | `JOB#<slug>` | `RUN#<seq, 20 digits>` | `run` (JSON), `expires_at` (TTL) |
 //! | alert | `OUTBOX` | `<at ms, 15 digits>#<alert id>` | `event` (JSON), `expires_at` (TTL) |
 //! | setting | `SETTING#<key>` | `SETTING` | `value` |
+//! | incident (notification state) | `INCIDENT#<key>` | `INCIDENT` | `version`, `doc` (JSON), `expires_at` (TTL), and while something is held `due_shard` = `NOTIFY` + `due_at` |
 //!
 //! The `due` index is sparse and write-sharded: only jobs with a deadline carry `due_shard`
 //! (`DUE#0`..`DUE#7`, by a hash of the slug) and `due_at`, so a sweep reads one page per shard
 //! plus the due jobs, never the whole table. The `by-uuid` index (keys only) finds a job by the
 //! hash of its ping UUID; the answer is cached per process (it never changes for a job).
 //! Every state change is a conditional write on `version`, in the same transaction as its runs
-//! and alerts.
+//! and alerts. Incidents (the formatter's alert-fatigue and digest state) are conditional
+//! writes on their own `version`; those with something held share the `due` index under the
+//! shard `NOTIFY`, which the job sweep never reads.
 
 mod counter;
 mod schema;
 
 pub use counter::RequestCounter;
-pub use schema::{DUE_INDEX, DUE_SHARDS, TTL_ATTRIBUTE, UUID_INDEX, create_table};
+pub use schema::{DUE_INDEX, DUE_SHARDS, STATUS_INDEX, TTL_ATTRIBUTE, UUID_INDEX, create_table};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,7 +33,7 @@ use aws_sdk_dynamodb::types::{
 };
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, JobDoc, JobState, Run, Slug};
-use jobwatch_store::{Commit, JobRecord, Store, StoreError, StoredAlert};
+use jobwatch_store::{Commit, IncidentRecord, JobRecord, StatusCounts, Store, StoreError, StoredAlert};
 
 /// Default time run history is kept (the table's TTL deletes it afterwards).
 pub const DEFAULT_RUN_RETENTION_DAYS: u32 = 90;
@@ -43,6 +46,9 @@ const UUID_CACHE_MAX: usize = 10_000;
 
 const JOB_SK: &str = "JOB";
 const OUTBOX_PK: &str = "OUTBOX";
+const INCIDENT_SK: &str = "INCIDENT";
+/// The `due` index shard of incidents with something held.
+const NOTIFY_SHARD: &str = "NOTIFY";
 
 /// The DynamoDB store. Cheap to share behind an `Arc`; the SDK client pools connections.
 pub struct DynamoStore {
@@ -120,7 +126,57 @@ fn run_sk(seq: u64) -> String {
 }
 
 fn alert_sk(event: &AlertEvent) -> String {
+    outbox_token(event)
+}
+
+/// The outbox token of an alert (what [`Store::ack_alerts`] takes), computable from the event
+/// alone: the formatter acknowledges alerts that reached it through SNS with it.
+pub fn outbox_token(event: &AlertEvent) -> String {
     format!("{:015}#{}", event.at.as_millisecond().max(0), event.id)
+}
+
+fn incident_pk(key: &str) -> String {
+    format!("INCIDENT#{key}")
+}
+
+fn incident_item(record: &IncidentRecord) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        ("PK".to_string(), s(incident_pk(&record.key))),
+        ("SK".to_string(), s(INCIDENT_SK)),
+        ("key".to_string(), s(&record.key)),
+        ("version".to_string(), n(record.version)),
+        ("doc".to_string(), s(&record.doc)),
+        (TTL_ATTRIBUTE.to_string(), n(record.expires_at.as_second())),
+    ]);
+    if let Some(due) = record.due_at {
+        item.insert("due_shard".into(), s(NOTIFY_SHARD));
+        item.insert("due_at".into(), n(due.as_millisecond()));
+    }
+    item
+}
+
+fn decode_incident(item: &HashMap<String, AttributeValue>) -> Result<IncidentRecord, StoreError> {
+    let number = |name: &str| -> Result<i64, StoreError> {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| corrupt("incident", format!("missing `{name}`")))
+    };
+    let version = u64::try_from(number("version")?).map_err(|e| corrupt("incident version", e))?;
+    let due_at = match item.get("due_at") {
+        Some(_) => {
+            Some(Timestamp::from_millisecond(number("due_at")?).map_err(|e| corrupt("due_at", e))?)
+        }
+        None => None,
+    };
+    Ok(IncidentRecord {
+        key: text(item, "key")?.to_string(),
+        version,
+        doc: text(item, "doc")?.to_string(),
+        due_at,
+        expires_at: Timestamp::from_second(number(TTL_ATTRIBUTE)?)
+            .map_err(|e| corrupt("expires_at", e))?,
+    })
 }
 
 /// The due shard of a job: a stable hash of its slug (FNV-1a, so it never changes between
@@ -140,6 +196,16 @@ fn expires_at(days: u32) -> i64 {
     Timestamp::now().as_second() + i64::from(days) * 86_400
 }
 
+/// An alert in the outbox; its key is derived from the alert, so writing it twice is harmless.
+fn outbox_item(alert: &AlertEvent, expiry: i64) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    Ok(HashMap::from([
+        ("PK".to_string(), s(OUTBOX_PK)),
+        ("SK".to_string(), s(alert_sk(alert))),
+        ("event".to_string(), s(to_json(alert)?)),
+        (TTL_ATTRIBUTE.to_string(), n(expiry)),
+    ]))
+}
+
 /// The whole job item: written in full on every change, so no attribute can go stale.
 fn job_item(record: &JobRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let mut item = HashMap::from([
@@ -154,6 +220,12 @@ fn job_item(record: &JobRecord) -> Result<HashMap<String, AttributeValue>, Store
     if let Some(deadline) = record.next_deadline() {
         item.insert("due_shard".into(), s(due_shard(record.slug())));
         item.insert("due_at".into(), n(deadline.as_millisecond()));
+    }
+    if let Some((class, at)) = record.state.status_marker() {
+        let shard = due_shard(record.slug());
+        let shard = shard.trim_start_matches("DUE#");
+        item.insert("status_shard".into(), s(format!("{}#{shard}", class.as_str())));
+        item.insert("status_at".into(), n(at.as_millisecond()));
     }
     Ok(item)
 }
@@ -313,12 +385,7 @@ impl Store for DynamoStore {
             ]));
         }
         for alert in commit.alerts {
-            extra_items.push(HashMap::from([
-                ("PK".to_string(), s(OUTBOX_PK)),
-                ("SK".to_string(), s(alert_sk(alert))),
-                ("event".to_string(), s(to_json(alert)?)),
-                (TTL_ATTRIBUTE.to_string(), n(alert_expiry)),
-            ]));
+            extra_items.push(outbox_item(alert, alert_expiry)?);
         }
         if extra_items.is_empty() {
             // One conditional put: the cheapest write for a state-only change.
@@ -570,6 +637,125 @@ impl Store for DynamoStore {
             Err(e) => Err(backend(e)),
         }
     }
+
+    async fn enqueue_alerts(&self, alerts: &[AlertEvent]) -> Result<(), StoreError> {
+        let expiry = expires_at(ALERT_RETENTION_DAYS);
+        let items = alerts.iter().map(|a| outbox_item(a, expiry)).collect::<Result<Vec<_>, _>>()?;
+        self.write_items(items).await
+    }
+
+    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
+        let mut counts = StatusCounts::default();
+        for class in jobwatch_core::machine::StatusClass::ALL {
+            for shard in 0..DUE_SHARDS {
+                let mut start: Option<HashMap<String, AttributeValue>> = None;
+                loop {
+                    let mut query = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(STATUS_INDEX)
+                        .select(aws_sdk_dynamodb::types::Select::Count)
+                        .expression_attribute_values(":shard", s(format!("{}#{shard}", class.as_str())))
+                        .set_exclusive_start_key(start.take());
+                    query = if class == jobwatch_core::machine::StatusClass::Waiting {
+                        query
+                            .key_condition_expression("status_shard = :shard AND status_at <= :now")
+                            .expression_attribute_values(":now", n(now.as_millisecond()))
+                    } else {
+                        query.key_condition_expression("status_shard = :shard")
+                    };
+                    let output = query.send().await.map_err(backend)?;
+                    let found = u64::try_from(output.count()).unwrap_or(0);
+                    match class {
+                        jobwatch_core::machine::StatusClass::Down => counts.down += found,
+                        jobwatch_core::machine::StatusClass::Running => counts.running += found,
+                        jobwatch_core::machine::StatusClass::Waiting => counts.late += found,
+                    }
+                    match output.last_evaluated_key() {
+                        Some(key) if !key.is_empty() => start = Some(key.clone()),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn get_incident(&self, key: &str) -> Result<Option<IncidentRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(incident_pk(key)))
+            .key("SK", s(INCIDENT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(decode_incident).transpose()
+    }
+
+    async fn put_incident(
+        &self,
+        record: &IncidentRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(incident_item(record)));
+        let put = if expected_version == 0 {
+            put.condition_expression("attribute_not_exists(PK)")
+        } else {
+            put.condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(expected_version))
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn due_incidents(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        while records.len() < limit {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DUE_INDEX)
+                .key_condition_expression("due_shard = :shard AND due_at <= :now")
+                .expression_attribute_values(":shard", s(NOTIFY_SHARD))
+                .expression_attribute_values(":now", n(now.as_millisecond()))
+                .limit(i32::try_from(limit - records.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items() {
+                records.push(decode_incident(item)?);
+            }
+            match output.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        // The index is eventually consistent, so a record may be a little stale: callers
+        // write back with compare-and-set, which catches that.
+        records.sort_by(|a, b| (a.due_at, &a.key).cmp(&(b.due_at, &b.key)));
+        records.truncate(limit);
+        Ok(records)
+    }
 }
 
 async fn query_due_shard(
@@ -606,6 +792,13 @@ async fn query_due_shard(
 }
 
 impl DynamoStore {
+    /// Writes many new jobs at once, 25 per request, without the existence check of
+    /// [`Store::create_job`]: for bulk imports into a table known not to hold them (and tests).
+    pub async fn import_jobs(&self, records: &[JobRecord]) -> Result<(), StoreError> {
+        let items = records.iter().map(job_item).collect::<Result<Vec<_>, _>>()?;
+        self.write_items(items).await
+    }
+
     /// Puts items in batches of 25, retrying what DynamoDB leaves unprocessed (bounded).
     async fn write_items(
         &self,

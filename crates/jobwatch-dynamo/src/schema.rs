@@ -14,6 +14,9 @@ use crate::backend;
 pub const DUE_INDEX: &str = "due";
 /// The index of jobs by ping UUID hash (keys only).
 pub const UUID_INDEX: &str = "by-uuid";
+/// The sparse index of jobs by gauge (keys only): hash `status_shard` (`down#3`,
+/// `running#0`, `waiting#5`...), range `status_at`. The sweeper's gauges are counts on it.
+pub const STATUS_INDEX: &str = "status";
 /// How many partitions the due index is spread over.
 pub const DUE_SHARDS: u32 = 8;
 /// Epoch seconds after which DynamoDB's TTL deletes an item (runs, alerts).
@@ -47,6 +50,8 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(attribute("due_shard", ScalarAttributeType::S)?)
         .attribute_definitions(attribute("due_at", ScalarAttributeType::N)?)
         .attribute_definitions(attribute("uuid_hash", ScalarAttributeType::S)?)
+        .attribute_definitions(attribute("status_shard", ScalarAttributeType::S)?)
+        .attribute_definitions(attribute("status_at", ScalarAttributeType::N)?)
         .key_schema(key("PK", KeyType::Hash)?)
         .key_schema(key("SK", KeyType::Range)?)
         .global_secondary_indexes(
@@ -71,6 +76,15 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                         .projection_type(ProjectionType::KeysOnly)
                         .build(),
                 )
+                .build()
+                .map_err(backend)?,
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(STATUS_INDEX)
+                .key_schema(key("status_shard", KeyType::Hash)?)
+                .key_schema(key("status_at", KeyType::Range)?)
+                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
                 .build()
                 .map_err(backend)?,
         )

@@ -1,102 +1,156 @@
 //! The one renderer for job alerts: Slack payloads and console lines come from here only.
+//! Each alert kind is one arm in [`kind_view`] (headline and icon); everything else about a
+//! message is shared.
 
-use jiff::Timestamp;
-use jobwatch_core::{AlertEvent, AlertKind, Duration};
-use serde_json::{Value, json};
+use jobwatch_core::{AlertEvent, AlertKind, DailyReport, Severity};
+use serde_json::Value;
 
-/// Slack's documented limits (see shared/reference): a section's text, a header, a field.
-const SECTION_TEXT_MAX: usize = 3_000;
-const HEADER_MAX: usize = 150;
-const FIELD_MAX: usize = 2_000;
-const FALLBACK_TEXT_MAX: usize = 500;
+use crate::message::{
+    GREEN, Message, code_block, duration, environment_colour, escape, inline_code, link, truncate,
+    when,
+};
+
+/// The output excerpt's share of a message.
 const OUTPUT_MAX: usize = 2_500;
 
-/// Attachment colour: by environment, green for recoveries.
-fn colour(event: &AlertEvent) -> &'static str {
-    if event.kind == AlertKind::Recovered {
-        return "#2EB67D";
-    }
-    match event.environment.as_str() {
-        "prod" | "production" => "#FF0000",
-        "staging" => "#FFA500",
-        "dev" | "development" => "#0000FF",
-        _ => "#808080",
-    }
+/// What a kind looks like: its icon and headline.
+pub(crate) struct KindView {
+    pub name: String,
+    pub icon: &'static str,
+    /// Plain text (not escaped).
+    pub headline: String,
+    /// What a summary says the job did, after its name: `failed` (3 times in 5 minutes).
+    pub verb: String,
 }
 
-fn headline(event: &AlertEvent) -> String {
+pub(crate) fn kind_view(event: &AlertEvent) -> KindView {
     let job = &event.job.slug;
-    match event.kind {
-        AlertKind::Failed => match event.exit_code {
-            Some(code) => format!("{job} failed (exit status {code})"),
-            None => format!("{job} failed"),
-        },
-        AlertKind::Missed => format!("{job} did not run"),
-        AlertKind::TimedOut => format!("{job} is still running past its limit"),
-        AlertKind::TooShort => format!("{job} finished suspiciously fast"),
-        AlertKind::Recovered => format!("{job} is back up"),
-        AlertKind::Late => format!("{job} has not started yet"),
-        AlertKind::Slow => format!("{job} is running much longer than usual"),
-        AlertKind::StillDown => format!("{job} is still down"),
-        AlertKind::Report => format!("Daily report for {}", event.environment),
+    let (icon, headline, verb) = match event.kind {
+        AlertKind::Failed => (
+            "🔴",
+            match event.exit_code {
+                Some(code) => format!("{job} failed (exit status {code})"),
+                None => format!("{job} failed"),
+            },
+            "failed",
+        ),
+        AlertKind::Missed => ("⏰", format!("{job} did not run"), "did not run"),
+        AlertKind::TimedOut => (
+            "⏰",
+            format!("{job} is still running past its limit"),
+            "ran past its limit",
+        ),
+        AlertKind::TooShort => (
+            "⚠️",
+            format!("{job} finished suspiciously fast"),
+            "finished suspiciously fast",
+        ),
+        AlertKind::Recovered => ("✅", format!("{job} is back up"), "recovered"),
+        AlertKind::Late => ("🐢", format!("{job} has not started yet"), "started late"),
+        AlertKind::Slow => (
+            "🐢",
+            format!("{job} is running much longer than usual"),
+            "ran much longer than usual",
+        ),
+        AlertKind::StillDown => ("🔁", format!("{job} is still down"), "was still down"),
+        AlertKind::Report => (
+            "📋",
+            format!("Daily report for {}", event.environment),
+            "reported",
+        ),
+    };
+    KindView {
+        name: event.kind.as_str().to_string(),
+        icon,
+        headline,
+        verb: verb.to_string(),
     }
 }
 
-fn icon(kind: AlertKind) -> &'static str {
-    match kind {
-        AlertKind::Recovered => "✅",
-        AlertKind::Missed | AlertKind::TimedOut => "⏰",
-        AlertKind::TooShort => "⚠️",
-        AlertKind::Failed => "🔴",
-        AlertKind::Late | AlertKind::Slow => "🐢",
-        AlertKind::StillDown => "🔁",
-        AlertKind::Report => "📋",
+/// A kind this build does not know (an event from a newer jobwatch): shown generically.
+pub(crate) fn unknown_kind_view(event: &AlertEvent, kind: &str) -> KindView {
+    KindView {
+        name: kind.to_string(),
+        icon: "🔔",
+        headline: format!("{}: {}", event.job.slug, kind.replace('_', " ")),
+        verb: format!("raised {}", kind.replace('_', " ")),
     }
 }
 
-/// Escapes the three characters Slack's mrkdwn treats as control characters.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+fn is_recovery(kind: &str) -> bool {
+    kind == AlertKind::Recovered.as_str()
 }
 
-/// Cuts `text` to at most `max` characters, marking the cut.
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
+/// The Slack webhook payload for an alert event.
+pub fn render_slack(event: &AlertEvent) -> Value {
+    render_with(event, &kind_view(event))
+}
+
+pub(crate) fn render_with(event: &AlertEvent, kind: &KindView) -> Value {
+    let colour = if is_recovery(&kind.name) {
+        GREEN
+    } else {
+        environment_colour(&event.environment)
+    };
+    let mut message = Message::new(
+        &format!(
+            "[{}] {}",
+            escape(&event.environment),
+            escape(&kind.headline)
+        ),
+        colour,
+    );
+    if event.severity == Severity::Critical && !is_recovery(&kind.name) {
+        message.mention_channel();
     }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// Keeps the end of `text` (output matters most at its end), at most `max` characters.
-fn tail(text: &str, max: usize) -> String {
-    let count = text.chars().count();
-    if count <= max {
-        return text.to_string();
+    message.header(&format!("{} {}", kind.icon, kind.headline));
+    if !event.job.description.is_empty() {
+        message.section(&escape(&event.job.description));
     }
-    let mut out = String::from("…");
-    out.extend(text.chars().skip(count - max + 1));
-    out
+    if let Some(report) = &event.report {
+        report_blocks(&mut message, report);
+    } else {
+        message.fields(&facts(event));
+    }
+    if let Some(outage) = &event.outage {
+        let mut text = format!(
+            "*Outage:* down {} since {} · {} missed, {} failed",
+            duration(outage.duration_ms),
+            when(outage.since),
+            outage.runs_missed,
+            outage.runs_failed
+        );
+        if let Some(error) = &outage.last_error {
+            text.push_str(&format!("\n*Last error:* {}", escape(error)));
+        }
+        message.section(&text);
+    }
+    if let Some(output) = &event.output_excerpt {
+        message.section(&code_block(output, OUTPUT_MAX));
+    }
+    if let Some(url) = &event.run_log_url
+        && let Some(link) = link(url, "View the run's output")
+    {
+        message.section(&link);
+    }
+    let mut context = format!(
+        "jobwatch · {} · {} · at {}",
+        escape(&kind.name),
+        event.severity,
+        when(event.at)
+    );
+    if event.detected_at > event.at {
+        context.push_str(&format!(" (noticed {})", when(event.detected_at)));
+    }
+    message.context(&context);
+    message.into_payload()
 }
 
-fn when(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-fn duration(ms: u64) -> String {
-    // Whole seconds read better than milliseconds beyond a few seconds.
-    let rounded = if ms >= 10_000 { ms / 1000 * 1000 } else { ms };
-    Duration::from_millis(rounded).to_string()
-}
-
-/// The details worth a field, in reading order.
+/// The details worth a field, in reading order (values escaped).
 fn facts(event: &AlertEvent) -> Vec<(&'static str, String)> {
     let mut facts = vec![
-        ("Environment", event.environment.clone()),
-        ("Schedule", event.job.schedule.clone()),
+        ("Environment", escape(&event.environment)),
+        ("Schedule", escape(&event.job.schedule)),
     ];
     if let Some(t) = event.expected_at {
         facts.push(("Expected", when(t)));
@@ -114,94 +168,81 @@ fn facts(event: &AlertEvent) -> Vec<(&'static str, String)> {
         facts.push(("Exit status", code.to_string()));
     }
     if let Some(run) = &event.run_id {
-        facts.push(("Run", run.clone()));
+        facts.push(("Run", escape(run)));
     }
-    facts.truncate(10); // Slack allows at most 10 fields in a section
+    if !event.job.tags.is_empty() {
+        facts.push(("Tags", escape(&event.job.tags.join(", "))));
+    }
     facts
 }
 
-/// The Slack webhook payload for an alert event.
-pub fn render_slack(event: &AlertEvent) -> Value {
-    let title = format!("{} {}", icon(event.kind), headline(event));
-    let mut blocks = vec![json!({
-        "type": "header",
-        "text": {"type": "plain_text", "text": truncate(&title, HEADER_MAX), "emoji": true}
-    })];
-    if !event.job.description.is_empty() {
-        blocks.push(section(&escape(&event.job.description)));
+fn status_icon(status: &str) -> &'static str {
+    match status {
+        "down" => "🔴",
+        "late" => "🟠",
+        "running" => "🔵",
+        "paused" | "new" => "⚪",
+        _ => "🟢",
     }
-    let fields: Vec<Value> = facts(event)
-        .into_iter()
-        .map(|(name, value)| json!({"type": "mrkdwn", "text": truncate(&format!("*{name}*\n{}", escape(&value)), FIELD_MAX)}))
-        .collect();
-    blocks.push(json!({"type": "section", "fields": fields}));
-    if let Some(outage) = &event.outage {
-        let mut text = format!(
-            "*Outage:* down {} since {} · {} missed, {} failed",
-            duration(outage.duration_ms),
-            when(outage.since),
-            outage.runs_missed,
-            outage.runs_failed
-        );
-        if let Some(error) = &outage.last_error {
-            text.push_str(&format!("\n*Last error:* {}", escape(error)));
-        }
-        blocks.push(section(&text));
-    }
-    if let Some(output) = &event.output_excerpt {
-        // Triple backticks inside the output would end the code block early.
-        let body = tail(&escape(output).replace("```", "`\u{200b}``"), OUTPUT_MAX);
-        blocks.push(section(&format!("```{body}```")));
-    }
-    if let Some(url) = &event.run_log_url {
-        // A URL with `|` or `>` would break the link syntax; such a URL is not one of ours.
-        if !url.contains(['|', '>', '<']) {
-            blocks.push(section(&format!("<{url}|View the run's output>")));
-        }
-    }
-    let mut context = format!(
-        "jobwatch · {} · {} · at {}",
-        event.kind,
-        event.severity,
-        when(event.at)
-    );
-    if event.detected_at > event.at {
-        context.push_str(&format!(" (noticed {})", when(event.detected_at)));
-    }
-    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&context, FIELD_MAX)}]}));
-    let mention = if event.severity == jobwatch_core::Severity::Critical
-        && event.kind != AlertKind::Recovered
-    {
-        "<!channel> "
-    } else {
-        ""
-    };
-    let text = truncate(
-        &format!(
-            "{mention}[{}] {}",
-            event.environment,
-            escape(&headline(event))
-        ),
-        FALLBACK_TEXT_MAX,
-    );
-    json!({
-        "text": text,
-        "attachments": [{"color": colour(event), "fallback": text, "blocks": blocks}]
-    })
 }
 
-fn section(text: &str) -> Value {
-    json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}})
+/// The daily report: totals, then one line per job worth a look.
+fn report_blocks(message: &mut Message, report: &DailyReport) {
+    message.section(&format!(
+        "*{} to {}*\n{} jobs: {} down, {} late, {} running, {} paused\n{} runs · {} failed · {} missed · {} timed out",
+        when(report.period_start),
+        when(report.period_end),
+        report.jobs_total,
+        report.jobs_down,
+        report.jobs_late,
+        report.jobs_running,
+        report.jobs_paused,
+        report.runs,
+        report.failures,
+        report.misses,
+        report.timeouts,
+    ));
+    let lines: Vec<String> = report
+        .jobs
+        .iter()
+        .map(|job| {
+            let status = job.status.as_str();
+            let runs = if job.runs == 1 { "run" } else { "runs" };
+            let mut line = format!(
+                "{} {} {status} · {} {runs}, {} failed, {} missed",
+                status_icon(status),
+                inline_code(&job.slug),
+                job.runs,
+                job.failures,
+                job.misses
+            );
+            if let Some(avg) = job.avg_duration_ms {
+                line.push_str(&format!(" · avg {}", duration(avg)));
+                if let Some(usual) = job.usual_duration_ms {
+                    line.push_str(&format!(" (usually {})", duration(usual)));
+                }
+            }
+            if let Some(max) = job.max_duration_ms {
+                line.push_str(&format!(", max {}", duration(max)));
+            }
+            if let Some(t) = job.last_success_at {
+                line.push_str(&format!(" · last success {}", when(t)));
+            }
+            line
+        })
+        .collect();
+    message.lines(&lines);
 }
 
 /// One line for the console: `2026-01-15 09:05:00 UTC [prod] MISSED backup did not run ...`.
 pub fn console_line(event: &AlertEvent) -> String {
+    let kind = kind_view(event);
     let mut line = format!(
         "{} [{}] {} {}",
         when(event.at),
         event.environment,
-        event.kind.as_str().to_uppercase(),
-        headline(event)
+        kind.name.to_uppercase(),
+        kind.headline
     );
     if let Some(t) = event.expected_at {
         line.push_str(&format!(" · expected {}", when(t)));
@@ -210,11 +251,22 @@ pub fn console_line(event: &AlertEvent) -> String {
         line.push_str(&format!(" · took {}", duration(ms)));
     }
     if let Some(outage) = &event.outage {
+        let was = if event.kind == AlertKind::StillDown {
+            "down for"
+        } else {
+            "was down"
+        };
         line.push_str(&format!(
-            " · was down {} ({} missed, {} failed)",
+            " · {was} {} ({} missed, {} failed)",
             duration(outage.duration_ms),
             outage.runs_missed,
             outage.runs_failed
+        ));
+    }
+    if let Some(report) = &event.report {
+        line.push_str(&format!(
+            " · {} jobs, {} down, {} runs, {} failed, {} missed",
+            report.jobs_total, report.jobs_down, report.runs, report.failures, report.misses
         ));
     }
     if let Some(last) = event

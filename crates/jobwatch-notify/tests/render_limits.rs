@@ -8,12 +8,16 @@ use jobwatch_notify::{console_line, render_slack};
 use jobwatch_tests::slack::check_slack_limits;
 use proptest::prelude::*;
 
-const KINDS: [AlertKind; 5] = [
+const KINDS: [AlertKind; 9] = [
     AlertKind::Failed,
     AlertKind::Missed,
     AlertKind::TimedOut,
     AlertKind::TooShort,
     AlertKind::Recovered,
+    AlertKind::Late,
+    AlertKind::Slow,
+    AlertKind::StillDown,
+    AlertKind::Report,
 ];
 
 fn event(kind: AlertKind, text: &str, environment: &str) -> AlertEvent {
@@ -35,13 +39,14 @@ fn event(kind: AlertKind, text: &str, environment: &str) -> AlertEvent {
     event.finished_at = Some(at);
     event.expected_at = Some(at);
     event.output_excerpt = Some(text.to_string());
-    event.outage = (kind == AlertKind::Recovered).then(|| OutageSummary {
-        since: at,
-        duration_ms: 3_600_000,
-        runs_missed: 2,
-        runs_failed: 1,
-        last_error: Some(text.to_string()),
-    });
+    event.outage =
+        matches!(kind, AlertKind::Recovered | AlertKind::StillDown).then(|| OutageSummary {
+            since: at,
+            duration_ms: 3_600_000,
+            runs_missed: 2,
+            runs_failed: 1,
+            last_error: Some(text.to_string()),
+        });
     event
 }
 
@@ -49,7 +54,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn every_kind_stays_within_slack_limits(text in "\\PC{0,300}", repeat in 1usize..60, kind in 0usize..5) {
+    fn every_kind_stays_within_slack_limits(text in "\\PC{0,300}", repeat in 1usize..60, kind in 0usize..KINDS.len()) {
         let long = text.repeat(repeat);
         let payload = render_slack(&event(KINDS[kind], &long, "prod"));
         prop_assert_eq!(check_slack_limits(&payload), Ok(()));

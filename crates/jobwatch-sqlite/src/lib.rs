@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, JobDoc, JobState, Run, Slug};
-use jobwatch_store::{Commit, JobRecord, Store, StoreError, StoredAlert};
+use jobwatch_store::{Commit, IncidentRecord, JobRecord, Store, StoreError, StoredAlert, StatusCounts};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Run history kept per job: older runs are dropped as new ones arrive.
@@ -26,9 +26,13 @@ CREATE TABLE IF NOT EXISTS jobs (
     version       INTEGER NOT NULL,
     spec          TEXT NOT NULL,
     state         TEXT NOT NULL,
-    next_deadline INTEGER
+    next_deadline INTEGER,
+    status_class  TEXT,
+    status_at     INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_by_deadline ON jobs(next_deadline) WHERE next_deadline IS NOT NULL;
+-- The gauges (down, running, late) count this index instead of decoding every job.
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status_class, status_at) WHERE status_class IS NOT NULL;
 CREATE TABLE IF NOT EXISTS runs (
     slug TEXT NOT NULL,
     seq  INTEGER NOT NULL,
@@ -46,6 +50,14 @@ CREATE TABLE IF NOT EXISTS settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS incidents (
+    key        TEXT PRIMARY KEY,
+    version    INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    due_at     INTEGER,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_due ON incidents(due_at) WHERE due_at IS NOT NULL;
 "#;
 
 /// The SQLite store. Cheap to share behind an `Arc`; one connection, serialised.
@@ -67,6 +79,7 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
+        add_status_columns(&conn)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -161,6 +174,41 @@ fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+fn status_class(record: &JobRecord) -> Option<&'static str> {
+    record.state.status_marker().map(|(class, _)| class.as_str())
+}
+
+fn status_at(record: &JobRecord) -> Option<i64> {
+    record.state.status_marker().map(|(_, at)| at.as_millisecond())
+}
+
+/// Databases created before the gauges existed get the status columns, filled in from each
+/// job's state.
+fn add_status_columns(conn: &Connection) -> Result<(), StoreError> {
+    let has_jobs: bool = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'", [], |r| r.get::<_, i64>(0))
+        .map_err(backend)?
+        > 0;
+    let has_status: bool = conn
+        .query_row("SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'status_class'", [], |r| r.get::<_, i64>(0))
+        .map_err(backend)?
+        > 0;
+    if !has_jobs || has_status {
+        return Ok(());
+    }
+    conn.execute_batch("ALTER TABLE jobs ADD COLUMN status_class TEXT; ALTER TABLE jobs ADD COLUMN status_at INTEGER;")
+        .map_err(backend)?;
+    let jobs = query_jobs(conn, &format!("SELECT {JOB_COLUMNS} FROM jobs"), [])?;
+    for job in jobs {
+        conn.execute(
+            "UPDATE jobs SET status_class = ?1, status_at = ?2 WHERE slug = ?3",
+            params![status_class(&job), status_at(&job), job.slug()],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     async fn create_job(&self, record: &JobRecord) -> Result<(), StoreError> {
         let spec = to_json(&record.spec.to_doc())?;
@@ -168,8 +216,8 @@ impl Store for SqliteStore {
         self.with(|conn| {
             let inserted = conn
                 .prepare_cached(
-                    "INSERT INTO jobs (slug, uuid_hash, version, spec, state, next_deadline)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (slug) DO NOTHING",
+                    "INSERT INTO jobs (slug, uuid_hash, version, spec, state, next_deadline, status_class, status_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (slug) DO NOTHING",
                 )
                 .and_then(|mut stmt| {
                     stmt.execute(params![
@@ -178,7 +226,9 @@ impl Store for SqliteStore {
                         as_i64(record.version),
                         spec,
                         state,
-                        millis(record.next_deadline())
+                        millis(record.next_deadline()),
+                        status_class(record),
+                        status_at(record)
                     ])
                 })
                 .map_err(backend)?;
@@ -241,7 +291,8 @@ impl Store for SqliteStore {
             let tx = conn.transaction().map_err(backend)?;
             let updated = tx
                 .prepare_cached(
-                    "UPDATE jobs SET version = ?1, spec = ?2, state = ?3, next_deadline = ?4
+                    "UPDATE jobs SET version = ?1, spec = ?2, state = ?3, next_deadline = ?4,
+                     status_class = ?7, status_at = ?8
                      WHERE slug = ?5 AND version = ?6",
                 )
                 .and_then(|mut stmt| {
@@ -251,7 +302,9 @@ impl Store for SqliteStore {
                         state,
                         millis(record.next_deadline()),
                         record.slug(),
-                        as_i64(commit.expected_version)
+                        as_i64(commit.expected_version),
+                        status_class(record),
+                        status_at(record)
                     ])
                 })
                 .map_err(backend)?;
@@ -404,4 +457,155 @@ impl Store for SqliteStore {
             .map_err(backend)
         })
     }
+
+    async fn enqueue_alerts(&self, alerts: &[AlertEvent]) -> Result<(), StoreError> {
+        let alerts: Vec<(&str, String)> =
+            alerts.iter().map(|a| Ok((a.id.as_str(), to_json(a)?))).collect::<Result<_, StoreError>>()?;
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            {
+                let mut put = tx
+                    .prepare_cached("INSERT INTO outbox (id, event) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING")
+                    .map_err(backend)?;
+                for (id, event) in &alerts {
+                    put.execute(params![id, event]).map_err(backend)?;
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
+        self.with(|conn| {
+            let count = |sql: &str, at: Option<i64>| -> Result<u64, StoreError> {
+                let n: i64 = match at {
+                    Some(at) => conn.query_row(sql, [at], |r| r.get(0)),
+                    None => conn.query_row(sql, [], |r| r.get(0)),
+                }
+                .map_err(backend)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            };
+            Ok(StatusCounts {
+                down: count("SELECT COUNT(*) FROM jobs WHERE status_class = 'down'", None)?,
+                running: count("SELECT COUNT(*) FROM jobs WHERE status_class = 'running'", None)?,
+                late: count("SELECT COUNT(*) FROM jobs WHERE status_class = 'waiting' AND status_at <= ?1", Some(now.as_millisecond()))?,
+            })
+        })
+    }
+
+    async fn get_incident(&self, key: &str) -> Result<Option<IncidentRecord>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE key = ?1"
+                ))
+                .map_err(backend)?;
+            stmt.query_row([key], raw_incident)
+                .optional()
+                .map_err(backend)?
+                .map(decode_incident)
+                .transpose()
+        })
+    }
+
+    async fn put_incident(
+        &self,
+        record: &IncidentRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let written = if expected_version == 0 {
+                conn.prepare_cached(
+                    "INSERT INTO incidents (key, version, doc, due_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO NOTHING",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        record.key,
+                        as_i64(record.version),
+                        record.doc,
+                        millis(record.due_at),
+                        record.expires_at.as_millisecond()
+                    ])
+                })
+            } else {
+                conn.prepare_cached(
+                    "UPDATE incidents SET version = ?2, doc = ?3, due_at = ?4, expires_at = ?5
+                     WHERE key = ?1 AND version = ?6",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        record.key,
+                        as_i64(record.version),
+                        record.doc,
+                        millis(record.due_at),
+                        record.expires_at.as_millisecond(),
+                        as_i64(expected_version)
+                    ])
+                })
+            }
+            .map_err(backend)?;
+            if written == 0 {
+                Err(StoreError::Conflict)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    async fn due_incidents(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<IncidentRecord>, StoreError> {
+        self.with(|conn| {
+            // Expired records with nothing due are only kept for de-duplication: drop them here,
+            // by the caller's clock (as DynamoDB's TTL does by its own).
+            conn.prepare_cached("DELETE FROM incidents WHERE due_at IS NULL AND expires_at <= ?1")
+                .and_then(|mut stmt| stmt.execute([now.as_millisecond()]))
+                .map_err(backend)?;
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {INCIDENT_COLUMNS} FROM incidents
+                     WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at, key LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(
+                    params![now.as_millisecond(), as_i64(limit as u64)],
+                    raw_incident,
+                )
+                .map_err(backend)?;
+            rows.map(|row| row.map_err(backend).and_then(decode_incident))
+                .collect()
+        })
+    }
+}
+
+const INCIDENT_COLUMNS: &str = "key, version, doc, due_at, expires_at";
+
+type RawIncident = (String, i64, String, Option<i64>, i64);
+
+fn raw_incident(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawIncident> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn decode_incident(
+    (key, version, doc, due_at, expires_at): RawIncident,
+) -> Result<IncidentRecord, StoreError> {
+    let instant =
+        |ms: i64| Timestamp::from_millisecond(ms).map_err(|e| corrupt("incident time", e));
+    Ok(IncidentRecord {
+        key,
+        version: u64::try_from(version).map_err(|e| corrupt("incident version", e))?,
+        doc,
+        due_at: due_at.map(instant).transpose()?,
+        expires_at: instant(expires_at)?,
+    })
 }

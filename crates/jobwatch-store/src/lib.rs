@@ -9,10 +9,12 @@
 
 pub mod conformance;
 mod engine;
+mod incident;
 mod record;
 
 pub use engine::{CommitObserver, Engine, EngineError, JobLookup, PingReceipt, SweepReport};
-pub use record::{JobRecord, StoredAlert};
+pub use incident::IncidentRecord;
+pub use record::{JobRecord, StatusCounts, StoredAlert};
 
 use std::future::Future;
 
@@ -115,4 +117,34 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
         value: &str,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// How many jobs are down, running and late at `now` (from an index: no full scan).
+    fn status_counts(&self, now: Timestamp) -> impl Future<Output = Result<StatusCounts, StoreError>> + Send;
+
+    /// Queues alerts that belong to no job transition (the daily report) for delivery, like
+    /// the alerts of a commit: an id already queued is not added again.
+    fn enqueue_alerts(&self, alerts: &[AlertEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Notification state (alert fatigue, digests) stored under `key`, if any. Expired
+    /// records may still be returned: callers compare `expires_at` with their own clock.
+    fn get_incident(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<IncidentRecord>, StoreError>> + Send;
+
+    /// Writes `record` if the stored version is still `expected_version` (0: no record may
+    /// exist yet), [`StoreError::Conflict`] otherwise. `record.version` is
+    /// `expected_version + 1`.
+    fn put_incident(
+        &self,
+        record: &IncidentRecord,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records whose `due_at` is at or before `now`, earliest first, at most `limit`.
+    fn due_incidents(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<IncidentRecord>, StoreError>> + Send;
 }

@@ -1,0 +1,323 @@
+//! The environment policy: what is posted to Slack, and how, per environment; and the
+//! alert-fatigue settings. Pure: configuration in, decisions out.
+//!
+//! | environment | posts | when |
+//! | --- | --- | --- |
+//! | `dev` | nothing (log only) unless `JOBWATCH_DEBUG` is on (then everything) | at once |
+//! | `staging` | warning and above | one digest per 5 minutes |
+//! | `prod` | error and above | at once |
+//! | any other | warning and above | at once |
+//! | any (posting), severity critical | adds `@channel`, also to the escalation webhook | at once |
+//!
+//! Each deployment serves one environment; the variables in [`POLICY_VARIABLES`] override its
+//! row. Daily reports are posted wherever anything is posted, whatever their severity.
+
+use jobwatch_core::{Duration, Severity};
+
+/// The environment variables [`Policy::from_vars`] reads (the Lambdas and `jobwatch serve`).
+pub const POLICY_VARIABLES: [&str; 6] = [
+    "JOBWATCH_DEBUG",
+    "JOBWATCH_POST_MIN_SEVERITY",
+    "JOBWATCH_DIGEST_WINDOW",
+    "JOBWATCH_FATIGUE_WINDOW",
+    "JOBWATCH_FATIGUE_THRESHOLD",
+    "JOBWATCH_ESCALATE_EVERY",
+];
+
+/// Alert-fatigue settings, per dedupe key (environment + job + kind, or alarm name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fatigue {
+    /// Repeats within this window of the first are held.
+    pub window: Duration,
+    /// Occurrences in one window that make a summary go at once ("failed 3 times in 5
+    /// minutes").
+    pub threshold: u32,
+    /// Every this-many-th occurrence of a storm that goes on is escalated (`@channel`).
+    pub escalate_every: u64,
+}
+
+impl Default for Fatigue {
+    fn default() -> Self {
+        Fatigue {
+            window: Duration::from_mins(5),
+            threshold: 3,
+            escalate_every: 10,
+        }
+    }
+}
+
+/// One environment's row of the policy table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// The least severity posted; `None` posts nothing (log only).
+    pub min_severity: Option<Severity>,
+    /// `Some`: collected into one digest per window; `None`: posted at once.
+    pub digest_window: Option<Duration>,
+}
+
+/// What kind of notice something is, for the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Something is wrong (a job alert, an alarm in ALARM or INSUFFICIENT_DATA, a message).
+    Problem,
+    /// Something is right again (`recovered`, an alarm back to OK): never held back.
+    Recovery,
+    /// Asked-for information (the daily report): never held back, never digested.
+    Info,
+}
+
+/// Where a notice goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Logged only.
+    LogOnly,
+    /// Into the environment's digest.
+    Digest(Duration),
+    /// Posted at once; `critical` adds the mention and the escalation webhook.
+    Now { critical: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// Posts everything in `dev`.
+    pub debug: bool,
+    /// Overrides the environment's least severity posted (`Some(None)`: nothing).
+    pub min_severity: Option<Option<Severity>>,
+    /// Overrides the environment's digest window (`Some(None)`: at once).
+    pub digest_window: Option<Option<Duration>>,
+    pub fatigue: Fatigue,
+}
+
+fn is_dev(environment: &str) -> bool {
+    matches!(environment, "dev" | "development")
+}
+
+fn is_staging(environment: &str) -> bool {
+    matches!(environment, "staging" | "stage")
+}
+
+fn is_prod(environment: &str) -> bool {
+    matches!(environment, "prod" | "production")
+}
+
+impl Policy {
+    /// The environment's row: the defaults of the table, then the overrides.
+    pub fn rule(&self, environment: &str) -> Rule {
+        let mut rule = if is_dev(environment) {
+            Rule {
+                min_severity: self.debug.then_some(Severity::Warning),
+                digest_window: None,
+            }
+        } else if is_staging(environment) {
+            Rule {
+                min_severity: Some(Severity::Warning),
+                digest_window: Some(Duration::from_mins(5)),
+            }
+        } else if is_prod(environment) {
+            Rule {
+                min_severity: Some(Severity::Error),
+                digest_window: None,
+            }
+        } else {
+            Rule {
+                min_severity: Some(Severity::Warning),
+                digest_window: None,
+            }
+        };
+        if let Some(min) = self.min_severity
+            && (!is_dev(environment) || self.debug)
+        {
+            rule.min_severity = min;
+        }
+        if let Some(window) = self.digest_window {
+            rule.digest_window = window;
+        }
+        rule
+    }
+
+    /// Where a notice of `severity` and `class` goes in `environment`.
+    pub fn delivery(&self, environment: &str, severity: Severity, class: Class) -> Delivery {
+        let rule = self.rule(environment);
+        let Some(min) = rule.min_severity else {
+            return Delivery::LogOnly;
+        };
+        if class != Class::Info && severity < min {
+            return Delivery::LogOnly;
+        }
+        if severity == Severity::Critical && class != Class::Info {
+            return Delivery::Now { critical: true };
+        }
+        match (rule.digest_window, class) {
+            (Some(window), Class::Problem | Class::Recovery) if !window.is_zero() => {
+                Delivery::Digest(window)
+            }
+            _ => Delivery::Now { critical: false },
+        }
+    }
+
+    /// Reads the overrides from variables (`lookup` is `std::env::var` in the binaries).
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Policy, String> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut policy = Policy::default();
+        if let Some(debug) = get("JOBWATCH_DEBUG") {
+            policy.debug = parse_bool(&debug)
+                .ok_or_else(|| format!("JOBWATCH_DEBUG must be true or false, not {debug:?}"))?;
+        }
+        if let Some(min) = get("JOBWATCH_POST_MIN_SEVERITY") {
+            policy.min_severity = Some(match min.trim().to_ascii_lowercase().as_str() {
+                "none" | "off" | "nothing" => None,
+                "warning" => Some(Severity::Warning),
+                "error" => Some(Severity::Error),
+                "critical" => Some(Severity::Critical),
+                _ => {
+                    return Err(format!(
+                        "JOBWATCH_POST_MIN_SEVERITY must be warning, error, critical or none, not {min:?}"
+                    ));
+                }
+            });
+        }
+        if let Some(window) = get("JOBWATCH_DIGEST_WINDOW") {
+            policy.digest_window = Some(match window.trim() {
+                "off" | "none" | "0" => None,
+                text => {
+                    Some(parse_duration("JOBWATCH_DIGEST_WINDOW", text)?).filter(|w| !w.is_zero())
+                }
+            });
+        }
+        if let Some(window) = get("JOBWATCH_FATIGUE_WINDOW") {
+            policy.fatigue.window = parse_duration("JOBWATCH_FATIGUE_WINDOW", window.trim())?;
+        }
+        if let Some(n) = get("JOBWATCH_FATIGUE_THRESHOLD") {
+            policy.fatigue.threshold =
+                n.trim().parse().ok().filter(|n| *n >= 2).ok_or_else(|| {
+                    format!("JOBWATCH_FATIGUE_THRESHOLD must be a count of 2 or more, not {n:?}")
+                })?;
+        }
+        if let Some(n) = get("JOBWATCH_ESCALATE_EVERY") {
+            policy.fatigue.escalate_every =
+                n.trim().parse().ok().filter(|n| *n >= 2).ok_or_else(|| {
+                    format!("JOBWATCH_ESCALATE_EVERY must be a count of 2 or more, not {n:?}")
+                })?;
+        }
+        Ok(policy)
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_duration(name: &str, text: &str) -> Result<Duration, String> {
+    text.parse::<Duration>()
+        .map_err(|e| format!("{name} must be a duration such as 5m: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Severity::{Critical, Error, Warning};
+
+    fn vars(pairs: &[(&str, &str)]) -> Result<Policy, String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Policy::from_vars(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn the_default_table() {
+        let policy = Policy::default();
+        let five = Duration::from_mins(5);
+        assert_eq!(
+            policy.delivery("dev", Critical, Class::Problem),
+            Delivery::LogOnly
+        );
+        assert_eq!(
+            policy.delivery("dev", Error, Class::Info),
+            Delivery::LogOnly
+        );
+        assert_eq!(
+            policy.delivery("staging", Warning, Class::Problem),
+            Delivery::Digest(five)
+        );
+        assert_eq!(
+            policy.delivery("staging", Error, Class::Recovery),
+            Delivery::Digest(five)
+        );
+        assert_eq!(
+            policy.delivery("staging", Critical, Class::Problem),
+            Delivery::Now { critical: true }
+        );
+        assert_eq!(
+            policy.delivery("prod", Warning, Class::Problem),
+            Delivery::LogOnly
+        );
+        assert_eq!(
+            policy.delivery("prod", Error, Class::Problem),
+            Delivery::Now { critical: false }
+        );
+        assert_eq!(
+            policy.delivery("prod", Warning, Class::Info),
+            Delivery::Now { critical: false },
+            "reports go wherever anything goes"
+        );
+        assert_eq!(
+            policy.delivery("qa", Warning, Class::Problem),
+            Delivery::Now { critical: false }
+        );
+    }
+
+    #[test]
+    fn variables_override_the_row() {
+        let debug = vars(&[("JOBWATCH_DEBUG", "1")]).expect("policy");
+        assert_eq!(
+            debug.delivery("dev", Warning, Class::Problem),
+            Delivery::Now { critical: false }
+        );
+        let quiet = vars(&[
+            ("JOBWATCH_POST_MIN_SEVERITY", "critical"),
+            ("JOBWATCH_DIGEST_WINDOW", "off"),
+        ])
+        .expect("policy");
+        assert_eq!(
+            quiet.delivery("staging", Error, Class::Problem),
+            Delivery::LogOnly
+        );
+        assert_eq!(
+            quiet.delivery("staging", Critical, Class::Problem),
+            Delivery::Now { critical: true }
+        );
+        let digest = vars(&[("JOBWATCH_DIGEST_WINDOW", "15m")]).expect("policy");
+        assert_eq!(
+            digest.delivery("prod", Error, Class::Problem),
+            Delivery::Digest(Duration::from_mins(15))
+        );
+        let fatigue = vars(&[
+            ("JOBWATCH_FATIGUE_WINDOW", "10m"),
+            ("JOBWATCH_FATIGUE_THRESHOLD", "5"),
+            ("JOBWATCH_ESCALATE_EVERY", "20"),
+        ])
+        .expect("policy");
+        assert_eq!(
+            fatigue.fatigue,
+            Fatigue {
+                window: Duration::from_mins(10),
+                threshold: 5,
+                escalate_every: 20
+            }
+        );
+        assert!(vars(&[("JOBWATCH_POST_MIN_SEVERITY", "loud")]).is_err());
+        assert!(vars(&[("JOBWATCH_FATIGUE_THRESHOLD", "1")]).is_err());
+        assert!(vars(&[("JOBWATCH_DEBUG", "maybe")]).is_err());
+    }
+}
