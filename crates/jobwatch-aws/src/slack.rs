@@ -105,7 +105,30 @@ pub struct SecretWebhooks {
     reads: AtomicU64,
 }
 
+/// The variable naming the webhook secret (by default `slack-webhook-<env>`).
+pub const SECRET_VARIABLE: &str = "JOBWATCH_SLACK_SECRET";
+
+/// The webhook secret's name: `configured`, or `slack-webhook-<env>`.
+pub fn secret_id(configured: Option<&str>, environment: &str) -> String {
+    configured
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("slack-webhook-{environment}"))
+}
+
 impl SecretWebhooks {
+    /// The webhooks of `environment`, from the secret `JOBWATCH_SLACK_SECRET` names (by default
+    /// `slack-webhook-<env>`): the formatter and the sweeper read the same one.
+    pub fn from_env(client: Client, environment: &str) -> Result<SecretWebhooks, String> {
+        let configured = std::env::var(SECRET_VARIABLE).ok();
+        SecretWebhooks::new(
+            client,
+            secret_id(configured.as_deref(), environment),
+            environment,
+        )
+    }
+
     pub fn new(
         client: Client,
         secret_id: impl Into<String>,
@@ -244,6 +267,13 @@ impl Sender for SecretWebhooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_secret_is_named_after_the_environment_unless_configured() {
+        assert_eq!(secret_id(None, "prod"), "slack-webhook-prod");
+        assert_eq!(secret_id(Some("  "), "prod"), "slack-webhook-prod");
+        assert_eq!(secret_id(Some("team/slack"), "prod"), "team/slack");
+    }
 
     #[test]
     fn the_secret_is_json_or_the_bare_url() {

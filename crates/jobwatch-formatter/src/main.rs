@@ -71,8 +71,6 @@ impl Formatter {
     async fn from_env() -> anyhow::Result<Formatter> {
         let table = required("JOBWATCH_TABLE")?;
         let environment = required("JOBWATCH_ENV")?;
-        let secret = optional("JOBWATCH_SLACK_SECRET")
-            .unwrap_or_else(|| format!("slack-webhook-{environment}"));
         let slack_timeout = match optional("JOBWATCH_SLACK_TIMEOUT") {
             Some(text) => Some(
                 text.trim()
@@ -87,10 +85,9 @@ impl Formatter {
         let sdk = jobwatch_aws::sdk::load().await;
         Ok(Formatter {
             store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-            webhooks: SecretWebhooks::new(
+            webhooks: SecretWebhooks::from_env(
                 aws_sdk_secretsmanager::Client::new(&sdk),
-                secret,
-                environment.clone(),
+                &environment,
             )
             .map_err(|e| anyhow::anyhow!(e))?,
             policy,
@@ -221,6 +218,11 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::ENVIRONMENT;
+
+    #[test]
+    fn the_secret_variable_is_listed() {
+        assert!(ENVIRONMENT.contains(&jobwatch_aws::slack::SECRET_VARIABLE));
+    }
 
     #[test]
     fn every_policy_variable_is_listed() {

@@ -117,6 +117,25 @@ fn alarm(name: &str, state: &str) -> String {
     .to_string()
 }
 
+/// An EventBridge "CloudWatch Alarm State Change" event, as a rule forwards it to SNS.
+fn eventbridge_alarm(name: &str) -> String {
+    json!({
+        "version": "0", "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": "111122223333", "time": "2026-01-15T03:06:12Z", "region": "us-east-1",
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:111122223333:alarm:{name}")],
+        "detail": {
+            "alarmName": name,
+            "configuration": {"description": null, "metrics": [{"id": "m1", "returnData": true,
+                "metricStat": {"metric": {"dimensions": {"InstanceId": "i-1"}, "name": "CPUUtilization", "namespace": "AWS/EC2"}, "period": 300, "stat": "Average"}}]},
+            "previousState": {"value": "OK", "reason": "", "timestamp": "2026-01-15T02:00:00.000+0000"},
+            "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": "2026-01-15T03:06:12.370+0000",
+                "reasonData": "{\"threshold\":50.0}"}
+        }
+    })
+    .to_string()
+}
+
 fn header(message: &Value) -> String {
     message["attachments"][0]["blocks"][0]["text"]["text"]
         .as_str()
@@ -158,11 +177,12 @@ async fn every_record_reaches_slack_on_its_own_and_only_once() {
         ("m-2", alarm("jobwatch-prod-ingest-errors", "ALARM")),
         ("m-3", "Hello from a cron job: disk /var at 91%".to_string()),
         ("m-4", "{\"AlarmName\": \"half-writ".to_string()),
+        ("m-5", eventbridge_alarm("ServerCpuTooHigh")),
     ]);
     let answer = h.invoke(event.clone()).await.response();
-    assert_eq!(answer["records"], 4, "{answer}");
+    assert_eq!(answer["records"], 5, "{answer}");
 
-    let messages = h.slack.wait_for(4, Duration::from_secs(10)).await;
+    let messages = h.slack.wait_for(5, Duration::from_secs(10)).await;
     assert_eq!(
         messages.iter().map(header).collect::<Vec<_>>(),
         [
@@ -170,6 +190,7 @@ async fn every_record_reaches_slack_on_its_own_and_only_once() {
             "🚨 jobwatch-prod-ingest-errors is in ALARM",
             "📨 Message on jobwatch-prod-alerts",
             "📨 Message on jobwatch-prod-alerts",
+            "🚨 ServerCpuTooHigh is in ALARM",
         ]
     );
     assert_eq!(
@@ -184,9 +205,9 @@ async fn every_record_reaches_slack_on_its_own_and_only_once() {
 
     // SNS delivers again (or the sweeper publishes the alert again): nothing is posted twice.
     let answer = h.invoke(event).await.response();
-    assert_eq!(answer["actions"]["duplicate"], 4, "{answer}");
+    assert_eq!(answer["actions"]["duplicate"], 5, "{answer}");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(h.slack.messages().len(), 4);
+    assert_eq!(h.slack.messages().len(), 5);
 
     let counted: Vec<&str> = h
         .metrics()
@@ -194,7 +215,7 @@ async fn every_record_reaches_slack_on_its_own_and_only_once() {
         .filter(|m| m.get("SlackPosts").is_some())
         .map(|_| "SlackPosts")
         .collect();
-    assert_eq!(counted.len(), 4, "one SlackPosts metric per post");
+    assert_eq!(counted.len(), 5, "one SlackPosts metric per post");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
