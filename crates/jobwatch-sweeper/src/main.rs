@@ -32,20 +32,31 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 /// The environment variables this binary reads (the template must set the required ones).
-pub const ENVIRONMENT: [&str; 6] = [
+pub const ENVIRONMENT: [&str; 13] = [
     "JOBWATCH_TABLE",
     "JOBWATCH_ENV",
     "JOBWATCH_ALERT_TOPIC_ARN",
     "JOBWATCH_RUN_LOG_GROUP",
     "JOBWATCH_REPEAT_INTERVAL",
     "JOBWATCH_REPUBLISH_AFTER",
+    // For flushing held summaries and digests: the formatter's webhook secret and policy.
+    "JOBWATCH_SLACK_SECRET",
+    "JOBWATCH_DEBUG",
+    "JOBWATCH_POST_MIN_SEVERITY",
+    "JOBWATCH_DIGEST_WINDOW",
+    "JOBWATCH_FATIGUE_WINDOW",
+    "JOBWATCH_FATIGUE_THRESHOLD",
+    "JOBWATCH_ESCALATE_EVERY",
 ];
 
 /// Runs fetched per job for the daily report.
 const REPORT_RUNS_PER_JOB: usize = 200;
 
 fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).with_context(|| format!("environment variable {name} is not set"))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .with_context(|| format!("environment variable {name} is not set"))
 }
 
 fn optional(name: &str) -> Option<String> {
@@ -53,7 +64,10 @@ fn optional(name: &str) -> Option<String> {
 }
 
 fn duration(name: &str, default: Duration) -> anyhow::Result<Duration> {
-    optional(name).map_or(Ok(default), |v| v.parse().with_context(|| format!("{name} is not a duration (e.g. 4h, 10m): {v}")))
+    optional(name).map_or(Ok(default), |v| {
+        v.parse()
+            .with_context(|| format!("{name} is not a duration (e.g. 4h, 10m): {v}"))
+    })
 }
 
 struct Sweeper {
@@ -62,13 +76,18 @@ struct Sweeper {
     publisher: Option<Arc<AlertPublisher>>,
     metrics: MetricsPublisher,
     republish_after: Duration,
+    webhooks: jobwatch_aws::slack::SecretWebhooks,
+    policy: jobwatch_notify::Policy,
 }
 
 impl Sweeper {
     async fn from_env() -> anyhow::Result<Sweeper> {
         let table = required("JOBWATCH_TABLE")?;
         let environment = required("JOBWATCH_ENV")?;
-        let repeat_interval = duration("JOBWATCH_REPEAT_INTERVAL", jobwatch_core::machine::DEFAULT_REPEAT_INTERVAL)?;
+        let repeat_interval = duration(
+            "JOBWATCH_REPEAT_INTERVAL",
+            jobwatch_core::machine::DEFAULT_REPEAT_INTERVAL,
+        )?;
         let republish_after = duration("JOBWATCH_REPUBLISH_AFTER", Duration::from_mins(10))?;
         let sdk = jobwatch_aws::sdk::load().await;
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
@@ -76,16 +95,30 @@ impl Sweeper {
         let topic = optional("JOBWATCH_ALERT_TOPIC_ARN");
         let observer = LambdaObserver {
             environment: environment.clone(),
-            publisher: topic.clone().map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn)),
-            run_logs: optional("JOBWATCH_RUN_LOG_GROUP")
-                .map(|group| RunLogWriter::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), group, region)),
+            publisher: topic
+                .clone()
+                .map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn)),
+            run_logs: optional("JOBWATCH_RUN_LOG_GROUP").map(|group| {
+                RunLogWriter::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), group, region)
+            }),
         };
         Ok(Sweeper {
             engine: Engine::new(store, environment.clone())
                 .with_repeat_interval(repeat_interval)
                 .with_observer(Arc::new(observer)),
-            publisher: topic.map(|arn| Arc::new(AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn))),
-            metrics: MetricsPublisher::new(aws_sdk_cloudwatch::Client::new(&sdk), environment.clone()),
+            publisher: topic
+                .map(|arn| Arc::new(AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn))),
+            metrics: MetricsPublisher::new(
+                aws_sdk_cloudwatch::Client::new(&sdk),
+                environment.clone(),
+            ),
+            webhooks: jobwatch_aws::slack::SecretWebhooks::from_env(
+                aws_sdk_secretsmanager::Client::new(&sdk),
+                &environment,
+            )
+            .map_err(|e| anyhow::anyhow!(e))?,
+            policy: jobwatch_notify::Policy::from_vars(|name| std::env::var(name).ok())
+                .map_err(|e| anyhow::anyhow!(e))?,
             environment,
             republish_after,
         })
@@ -94,27 +127,63 @@ impl Sweeper {
     /// One sweep at `now`: transitions, re-publishing, gauges and heartbeat.
     async fn sweep(&self, now: Timestamp) -> Result<Value, Error> {
         let started = Instant::now();
-        let report = self.engine.sweep(now).await.map_err(|e| Error::from(format!("sweep failed: {e}")))?;
+        let report = self
+            .engine
+            .sweep(now)
+            .await
+            .map_err(|e| Error::from(format!("sweep failed: {e}")))?;
         let republished = self.republish_stale(now).await;
-        let counts = self.engine.store().status_counts(now).await.map_err(|e| Error::from(format!("counting jobs: {e}")))?;
+        // Held summaries and digests whose window closed go out now, even if no new alert
+        // wakes the formatter: between the two, nothing held waits more than a minute.
+        let flush_deadline = Instant::now() + std::time::Duration::from_secs(20);
+        let flushed = jobwatch_notify::flush_due(
+            self.engine.store(),
+            &self.webhooks,
+            &self.policy,
+            &self.environment,
+            now,
+            flush_deadline,
+        )
+        .await
+        .map_err(|e| tracing::error!(error = %e, "flushing held notifications failed; the next sweep retries"))
+        .map(|report| report.delivered)
+        .unwrap_or(0);
+        let counts = self
+            .engine
+            .store()
+            .status_counts(now)
+            .await
+            .map_err(|e| Error::from(format!("counting jobs: {e}")))?;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let metrics = [
             ("SweeperHeartbeat", StandardUnit::Count, 1.0),
             ("JobsDown", StandardUnit::Count, counts.down as f64),
             ("JobsLate", StandardUnit::Count, counts.late as f64),
             ("JobsRunning", StandardUnit::Count, counts.running as f64),
-            ("DueJobsProcessed", StandardUnit::Count, report.jobs_examined as f64),
-            ("SweepAlerts", StandardUnit::Count, report.alerts.len() as f64),
+            (
+                "DueJobsProcessed",
+                StandardUnit::Count,
+                report.jobs_examined as f64,
+            ),
+            (
+                "SweepAlerts",
+                StandardUnit::Count,
+                report.alerts.len() as f64,
+            ),
             ("SweepDurationMs", StandardUnit::Milliseconds, elapsed_ms),
         ];
         // A failed heartbeat is worth a retry of the whole invocation: the alarm on it would fire.
-        self.metrics.put(&metrics, now).await.map_err(|e| Error::from(format!("PutMetricData failed: {e}")))?;
+        self.metrics
+            .put(&metrics, now)
+            .await
+            .map_err(|e| Error::from(format!("PutMetricData failed: {e}")))?;
         Ok(json!({
             "mode": "sweep",
             "jobs_examined": report.jobs_examined,
             "jobs_changed": report.jobs_changed,
             "alerts": report.alerts.len(),
             "republished": republished,
+            "flushed": flushed,
             "jobs_down": counts.down,
             "jobs_late": counts.late,
             "jobs_running": counts.running,
@@ -125,8 +194,12 @@ impl Sweeper {
     /// formatter (the publish or the delivery failed): publish them again. The formatter
     /// de-duplicates by alert id.
     async fn republish_stale(&self, now: Timestamp) -> usize {
-        let Some(publisher) = &self.publisher else { return 0 };
-        let cutoff = now.checked_sub(self.republish_after.to_signed()).unwrap_or(now);
+        let Some(publisher) = &self.publisher else {
+            return 0;
+        };
+        let cutoff = now
+            .checked_sub(self.republish_after.to_signed())
+            .unwrap_or(now);
         let pending = match self.engine.store().pending_alerts(100).await {
             Ok(pending) => pending,
             Err(e) => {
@@ -138,7 +211,9 @@ impl Sweeper {
         for alert in pending.iter().filter(|a| a.event.detected_at <= cutoff) {
             match publisher.publish(&alert.event).await {
                 Ok(()) => republished += 1,
-                Err(e) => tracing::error!(alert = %alert.event.id, error = %e, "re-publishing failed"),
+                Err(e) => {
+                    tracing::error!(alert = %alert.event.id, error = %e, "re-publishing failed")
+                }
             }
         }
         republished
@@ -147,15 +222,24 @@ impl Sweeper {
     /// The daily report of the environment, published as one `report` alert event.
     async fn report(&self, now: Timestamp) -> Result<Value, Error> {
         let store = self.engine.store();
-        let jobs = store.list_jobs().await.map_err(|e| Error::from(format!("listing jobs: {e}")))?;
+        let jobs = store
+            .list_jobs()
+            .await
+            .map_err(|e| Error::from(format!("listing jobs: {e}")))?;
         let mut inputs = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let runs = store.runs(job.slug(), REPORT_RUNS_PER_JOB).await.map_err(|e| Error::from(format!("reading runs: {e}")))?;
+            let runs = store
+                .runs(job.slug(), REPORT_RUNS_PER_JOB)
+                .await
+                .map_err(|e| Error::from(format!("reading runs: {e}")))?;
             inputs.push((job.spec, job.state, runs));
         }
         let event = daily_report(&self.environment, &inputs, now);
         if let Some(publisher) = &self.publisher {
-            publisher.publish(&event).await.map_err(|e| Error::from(format!("publishing the report failed: {e}")))?;
+            publisher
+                .publish(&event)
+                .await
+                .map_err(|e| Error::from(format!("publishing the report failed: {e}")))?;
         }
         Ok(json!({"mode": "report", "jobs": inputs.len(), "id": event.id}))
     }
@@ -164,12 +248,19 @@ impl Sweeper {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("JOBWATCH_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JOBWATCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr) // stdout carries the EMF metric lines
         .with_ansi(false)
         .without_time()
         .init();
-    let sweeper = Arc::new(Sweeper::from_env().await.map_err(|e| Error::from(format!("{e:#}")))?);
+    let sweeper = Arc::new(
+        Sweeper::from_env()
+            .await
+            .map_err(|e| Error::from(format!("{e:#}")))?,
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let sweeper = Arc::clone(&sweeper);
         async move {
@@ -179,7 +270,9 @@ async fn main() -> Result<(), Error> {
             match event.payload.get("mode").and_then(Value::as_str) {
                 Some("report") => sweeper.report(now).await,
                 Some("sweep") | None => sweeper.sweep(now).await,
-                Some(other) => Err(Error::from(format!("unknown mode '{other}': use \"sweep\" or \"report\""))),
+                Some(other) => Err(Error::from(format!(
+                    "unknown mode '{other}': use \"sweep\" or \"report\""
+                ))),
             }
         }
     }))

@@ -51,12 +51,39 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
             .body(bytes::Bytes::from(body.to_string()))
             .expect("request");
         let api = &api;
-        async move { api.handle(request, jiff::Timestamp::now()).await.status().as_u16() }
+        async move {
+            api.handle(request, jiff::Timestamp::now())
+                .await
+                .status()
+                .as_u16()
+        }
     };
-    assert_eq!(call("PUT", "/api/v1/jobs/heartbeat".into(), r#"{"every": "2s", "grace": "1s"}"#).await, 201);
-    assert_eq!(call("PUT", "/api/v1/jobs/etl".into(), r#"{"every": "1h", "max_runtime": "2s"}"#).await, 201);
-    assert_eq!(call("PUT", "/api/v1/jobs/fine".into(), r#"{"every": "1h"}"#).await, 201);
-    assert_eq!(call("POST", format!("/ping/{}/etl/start", stack.ping_key), "").await, 200);
+    assert_eq!(
+        call(
+            "PUT",
+            "/api/v1/jobs/heartbeat".into(),
+            r#"{"every": "2s", "grace": "1s"}"#
+        )
+        .await,
+        201
+    );
+    assert_eq!(
+        call(
+            "PUT",
+            "/api/v1/jobs/etl".into(),
+            r#"{"every": "1h", "max_runtime": "2s"}"#
+        )
+        .await,
+        201
+    );
+    assert_eq!(
+        call("PUT", "/api/v1/jobs/fine".into(), r#"{"every": "1h"}"#).await,
+        201
+    );
+    assert_eq!(
+        call("POST", format!("/ping/{}/etl/start", stack.ping_key), "").await,
+        200
+    );
     let heartbeat = engine.get_job("heartbeat").await.expect("job");
     let missed_deadline = heartbeat.next_deadline().expect("deadline");
     let etl = engine.get_job("etl").await.expect("job");
@@ -64,11 +91,20 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
 
     let env = stack.lambda_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let _process = LambdaProcess::spawn(Path::new(env!("CARGO_BIN_EXE_jobwatch-sweeper")), &runtime, &proxy.endpoint, &env);
+    let _process = LambdaProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_jobwatch-sweeper")),
+        &runtime,
+        &proxy.endpoint,
+        &env,
+    );
 
     // Before the deadlines: nothing to do.
     let summary = runtime.invoke(scheduled_event()).await.response();
-    assert_eq!((summary["alerts"].as_u64(), summary["jobs_running"].as_u64()), (Some(0), Some(1)), "{summary}");
+    assert_eq!(
+        (summary["alerts"].as_u64(), summary["jobs_running"].as_u64()),
+        (Some(0), Some(1)),
+        "{summary}"
+    );
     tokio::time::sleep(Duration::from_millis(3_500)).await;
     proxy.take();
     let summary = runtime.invoke(scheduled_event()).await.response();
@@ -79,11 +115,19 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
     assert_eq!(counts.get("PutMetricData"), Some(&1), "{counts:?}");
 
     let published = stack.published(2, Duration::from_secs(10)).await;
-    let mut alerts: Vec<AlertEvent> =
-        published.iter().map(|m| serde_json::from_str(m["Message"].as_str().expect("message")).expect("alert")).collect();
+    let mut alerts: Vec<AlertEvent> = published
+        .iter()
+        .map(|m| serde_json::from_str(m["Message"].as_str().expect("message")).expect("alert"))
+        .collect();
     alerts.sort_by_key(|a| a.job.slug.clone());
-    assert_eq!((alerts[0].kind, alerts[0].job.slug.as_str(), alerts[0].at), (AlertKind::TimedOut, "etl", timeout_deadline));
-    assert_eq!((alerts[1].kind, alerts[1].job.slug.as_str(), alerts[1].at), (AlertKind::Missed, "heartbeat", missed_deadline));
+    assert_eq!(
+        (alerts[0].kind, alerts[0].job.slug.as_str(), alerts[0].at),
+        (AlertKind::TimedOut, "etl", timeout_deadline)
+    );
+    assert_eq!(
+        (alerts[1].kind, alerts[1].job.slug.as_str(), alerts[1].at),
+        (AlertKind::Missed, "heartbeat", missed_deadline)
+    );
 
     // A second sweep right after finds nothing new: each deadline is alerted once.
     let summary = runtime.invoke(scheduled_event()).await.response();
@@ -91,18 +135,43 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
     assert!(stack.published(1, Duration::from_secs(2)).await.is_empty());
 
     // The gauges and the heartbeat are in CloudWatch.
-    let metrics = cloudwatch().list_metrics().namespace("Jobwatch").send().await.expect("list metrics");
-    let names: std::collections::BTreeSet<&str> = metrics.metrics().iter().filter_map(|m| m.metric_name()).collect();
-    for name in ["SweeperHeartbeat", "JobsDown", "JobsLate", "JobsRunning", "SweepDurationMs", "DueJobsProcessed"] {
+    let metrics = cloudwatch()
+        .list_metrics()
+        .namespace("Jobwatch")
+        .send()
+        .await
+        .expect("list metrics");
+    let names: std::collections::BTreeSet<&str> = metrics
+        .metrics()
+        .iter()
+        .filter_map(|m| m.metric_name())
+        .collect();
+    for name in [
+        "SweeperHeartbeat",
+        "JobsDown",
+        "JobsLate",
+        "JobsRunning",
+        "SweepDurationMs",
+        "DueJobsProcessed",
+    ] {
         assert!(names.contains(name), "{name} missing from {names:?}");
     }
     let heartbeat = cloudwatch()
         .get_metric_statistics()
         .namespace("Jobwatch")
         .metric_name("SweeperHeartbeat")
-        .dimensions(aws_sdk_cloudwatch::types::Dimension::builder().name("Environment").value("prod").build())
-        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(jiff::Timestamp::now().as_second() - 600))
-        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(jiff::Timestamp::now().as_second() + 60))
+        .dimensions(
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name("Environment")
+                .value("prod")
+                .build(),
+        )
+        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+            jiff::Timestamp::now().as_second() - 600,
+        ))
+        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+            jiff::Timestamp::now().as_second() + 60,
+        ))
         .period(60)
         .statistics(aws_sdk_cloudwatch::types::Statistic::Sum)
         .send()
@@ -115,7 +184,8 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
     let summary = runtime.invoke(json!({"mode": "report"})).await.response();
     assert_eq!(summary["jobs"], 3, "{summary}");
     let published = stack.published(1, Duration::from_secs(10)).await;
-    let report: AlertEvent = serde_json::from_str(published[0]["Message"].as_str().expect("message")).expect("report");
+    let report: AlertEvent =
+        serde_json::from_str(published[0]["Message"].as_str().expect("message")).expect("report");
     assert_eq!(report.kind, AlertKind::Report);
     let body = report.report.expect("report body");
     assert_eq!((body.jobs_total, body.jobs_down), (3, 2));
