@@ -210,26 +210,52 @@ async fn a_sweep_over_10000_jobs_reads_only_the_due_ones() {
         .map(|n| {
             // Jobs 0..100 expect a ping every 10 minutes (due by now); the rest every day.
             let period = if n < 100 { "10m" } else { "1d" };
-            let doc = JobDoc { every: Some(period.parse().expect("period")), grace: Some("1m".parse().expect("grace")), ..JobDoc::default() };
-            let spec = doc.into_spec(Slug::parse(&format!("job-{n:05}")).expect("slug")).expect("spec");
-            JobRecord { state: jobwatch_core::JobState::new(&spec, declared), spec, version: 1, uuid_hash: format!("hash-{n}") }
+            let doc = JobDoc {
+                every: Some(period.parse().expect("period")),
+                grace: Some("1m".parse().expect("grace")),
+                ..JobDoc::default()
+            };
+            let spec = doc
+                .into_spec(Slug::parse(&format!("job-{n:05}")).expect("slug"))
+                .expect("spec");
+            JobRecord {
+                state: jobwatch_core::JobState::new(&spec, declared),
+                spec,
+                version: 1,
+                uuid_hash: format!("hash-{n}"),
+            }
         })
         .collect();
     store.import_jobs(&records).await.expect("import");
     counter.take();
-    let engine = Engine::new(Arc::try_unwrap(store).unwrap_or_else(|_| panic!("store still shared")), "test");
+    let engine = Engine::new(
+        Arc::try_unwrap(store).unwrap_or_else(|_| panic!("store still shared")),
+        "test",
+    );
     let now = t("2026-03-01T01:00:00Z");
     // (On moto this takes minutes: each transactional write copies every table for rollback.)
     let report = engine.sweep(now).await.expect("sweep");
     let counts = engine.store().status_counts(now).await.expect("gauges");
     let requests = counter.take();
-    assert_eq!((report.jobs_examined, report.alerts.len()), (100, 100), "exactly the due jobs");
+    assert_eq!(
+        (report.jobs_examined, report.alerts.len()),
+        (100, 100),
+        "exactly the due jobs"
+    );
     assert_eq!(counts.down, 100);
     let shards = u64::from(jobwatch_dynamo::DUE_SHARDS);
     let queries = requests.get("Query").copied().unwrap_or(0);
-    assert!(queries <= shards + 3 * shards, "{queries} queries: one per due shard, one per gauge shard: {requests:?}");
+    assert!(
+        queries <= shards + 3 * shards,
+        "{queries} queries: one per due shard, one per gauge shard: {requests:?}"
+    );
     assert_eq!(requests.get("Scan"), None, "{requests:?}");
-    assert_eq!(requests.get("GetItem"), None, "no re-reads without contention: {requests:?}");
-    let writes = requests.get("TransactWriteItems").copied().unwrap_or(0) + requests.get("PutItem").copied().unwrap_or(0);
+    assert_eq!(
+        requests.get("GetItem"),
+        None,
+        "no re-reads without contention: {requests:?}"
+    );
+    let writes = requests.get("TransactWriteItems").copied().unwrap_or(0)
+        + requests.get("PutItem").copied().unwrap_or(0);
     assert_eq!(writes, 100, "one write per due job: {requests:?}");
 }

@@ -696,15 +696,35 @@ mod a_week_with_a_sloppy_sweeper {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn exactly_the_expected_alerts() {
         let mut world = World::new(t("2026-09-07T00:00:00Z"));
-        world.define("hourly", r#"{"schedule": "0 * * * *", "grace": "5m"}"#).await;
-        world.define("nightly", r#"{"schedule": "30 2 * * *", "grace": "10m", "max_runtime": "1h"}"#).await;
-        world.define("flaky", r#"{"schedule": "*/15 * * * *", "grace": "2m"}"#).await;
+        world
+            .define("hourly", r#"{"schedule": "0 * * * *", "grace": "5m"}"#)
+            .await;
+        world
+            .define(
+                "nightly",
+                r#"{"schedule": "30 2 * * *", "grace": "10m", "max_runtime": "1h"}"#,
+            )
+            .await;
+        world
+            .define("flaky", r#"{"schedule": "*/15 * * * *", "grace": "2m"}"#)
+            .await;
         let engine = Arc::clone(&world.engine);
         let start = t("2026-09-07T00:00:00Z");
         let ping = |slug: &'static str, event: PingEvent, at: jiff::Timestamp| {
             let engine = Arc::clone(&engine);
             async move {
-                let receipt = engine.ping(JobLookup::Slug(slug), &Ping { event, rid: None, body: None }, at).await.expect("ping");
+                let receipt = engine
+                    .ping(
+                        JobLookup::Slug(slug),
+                        &Ping {
+                            event,
+                            rid: None,
+                            body: None,
+                        },
+                        at,
+                    )
+                    .await
+                    .expect("ping");
                 receipt.alerts
             }
         };
@@ -716,19 +736,35 @@ mod a_week_with_a_sloppy_sweeper {
             let mut pings = Vec::new();
             // hourly runs every hour except 10:00 and 11:00 on day 2.
             if m == 0 && !(day == 2 && (hour == 10 || hour == 11)) {
-                pings.push(tokio::spawn(ping("hourly", PingEvent::Success, now + jiff::SignedDuration::from_secs(3))));
+                pings.push(tokio::spawn(ping(
+                    "hourly",
+                    PingEvent::Success,
+                    now + jiff::SignedDuration::from_secs(3),
+                )));
             }
             // nightly starts at 02:30; on day 4 it hangs (no finish); otherwise takes 20 minutes.
             if hour == 2 && m == 30 {
-                pings.push(tokio::spawn(ping("nightly", PingEvent::Start, now + jiff::SignedDuration::from_secs(1))));
+                pings.push(tokio::spawn(ping(
+                    "nightly",
+                    PingEvent::Start,
+                    now + jiff::SignedDuration::from_secs(1),
+                )));
             }
             if hour == 2 && m == 50 && day != 4 {
                 pings.push(tokio::spawn(ping("nightly", PingEvent::Success, now)));
             }
             // flaky fails at 12:00 on day 5, then runs fine again from 12:15.
             if m % 15 == 0 {
-                let event = if day == 5 && hour == 12 && m == 0 { PingEvent::Fail } else { PingEvent::Success };
-                pings.push(tokio::spawn(ping("flaky", event, now + jiff::SignedDuration::from_secs(2))));
+                let event = if day == 5 && hour == 12 && m == 0 {
+                    PingEvent::Fail
+                } else {
+                    PingEvent::Success
+                };
+                pings.push(tokio::spawn(ping(
+                    "flaky",
+                    event,
+                    now + jiff::SignedDuration::from_secs(2),
+                )));
             }
             // The sweeper is down from 01:00 to 03:00 on day 3; otherwise it runs twice a minute.
             let sweeper_down = day == 3 && (1..3).contains(&hour);
@@ -743,7 +779,10 @@ mod a_week_with_a_sloppy_sweeper {
                 alerts.extend(task.await.expect("task"));
             }
         }
-        let mut got: Vec<Seen> = alerts.iter().map(|a| seen(a.kind, &a.job.slug, a.at)).collect();
+        let mut got: Vec<Seen> = alerts
+            .iter()
+            .map(|a| seen(a.kind, &a.job.slug, a.at))
+            .collect();
         got.sort_by_key(|s| (s.at, s.job.clone()));
         let mut expected = vec![
             seen(Missed, "hourly", t("2026-09-09T10:05:00Z")),
@@ -754,7 +793,10 @@ mod a_week_with_a_sloppy_sweeper {
             seen(Recovered, "flaky", t("2026-09-12T12:15:02Z")),
         ];
         expected.sort_by_key(|s| (s.at, s.job.clone()));
-        assert_eq!(got, expected, "two hours without sweeps, every sweep twice, pings during sweeps");
+        assert_eq!(
+            got, expected,
+            "two hours without sweeps, every sweep twice, pings during sweeps"
+        );
         let _ = &mut world;
     }
 }

@@ -14,9 +14,20 @@ fn fleet(jobs: u32) -> Vec<JobRecord> {
         .map(|n| {
             // 1% expect a ping every 10 minutes (due at the sweep); the rest once a day.
             let period = if n % 100 == 0 { "10m" } else { "1d" };
-            let doc = JobDoc { every: Some(period.parse().expect("period")), grace: Some("1m".parse().expect("grace")), ..JobDoc::default() };
-            let spec = doc.into_spec(Slug::parse(&format!("job-{n:06}")).expect("slug")).expect("spec");
-            JobRecord { state: JobState::new(&spec, declared), spec, version: 1, uuid_hash: format!("hash-{n}") }
+            let doc = JobDoc {
+                every: Some(period.parse().expect("period")),
+                grace: Some("1m".parse().expect("grace")),
+                ..JobDoc::default()
+            };
+            let spec = doc
+                .into_spec(Slug::parse(&format!("job-{n:06}")).expect("slug"))
+                .expect("spec");
+            JobRecord {
+                state: JobState::new(&spec, declared),
+                spec,
+                version: 1,
+                uuid_hash: format!("hash-{n}"),
+            }
         })
         .collect()
 }
@@ -38,7 +49,11 @@ async fn sweep_cost_by_fleet_size() {
         let report = engine.sweep(t(SWEEP_AT)).await.expect("sweep");
         let sweep = started.elapsed();
         let started = Instant::now();
-        engine.store().status_counts(t(SWEEP_AT)).await.expect("gauges");
+        engine
+            .store()
+            .status_counts(t(SWEEP_AT))
+            .await
+            .expect("gauges");
         let gauges = started.elapsed();
         println!(
             "| SQLite | {jobs} | {} | {:.1} ms | {:.1} ms | 1 due-index query + 1 transaction per due job |",
@@ -58,7 +73,11 @@ async fn sweep_cost_by_fleet_size() {
     let sweep = started.elapsed();
     let sweep_requests = counter.take();
     let started = Instant::now();
-    engine.store().status_counts(t(SWEEP_AT)).await.expect("gauges");
+    engine
+        .store()
+        .status_counts(t(SWEEP_AT))
+        .await
+        .expect("gauges");
     let gauges = started.elapsed();
     let gauge_requests = counter.take();
     println!(

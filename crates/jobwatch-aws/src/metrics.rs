@@ -18,12 +18,18 @@ pub type Metric = (&'static str, StandardUnit, f64);
 
 impl MetricsPublisher {
     pub fn new(client: Client, environment: impl Into<String>) -> MetricsPublisher {
-        MetricsPublisher { client, environment: environment.into() }
+        MetricsPublisher {
+            client,
+            environment: environment.into(),
+        }
     }
 
     /// Publishes `metrics` at `at` in one call (PutMetricData takes up to 1,000 values).
     pub async fn put(&self, metrics: &[Metric], at: jiff::Timestamp) -> Result<(), String> {
-        let dimension = Dimension::builder().name("Environment").value(&self.environment).build();
+        let dimension = Dimension::builder()
+            .name("Environment")
+            .value(&self.environment)
+            .build();
         let timestamp = aws_sdk_cloudwatch::primitives::DateTime::from_millis(at.as_millisecond());
         let data = metrics
             .iter()

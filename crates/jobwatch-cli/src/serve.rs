@@ -149,7 +149,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
     let report_schedule = report_schedule(args.report_at.as_deref(), &args.report_tz)?;
-    let engine = Arc::new(Engine::new(store, args.env.clone()).with_repeat_interval(args.repeat_interval));
+    let engine =
+        Arc::new(Engine::new(store, args.env.clone()).with_repeat_interval(args.repeat_interval));
     let config = ApiConfig {
         public_url: public_url.clone(),
         api_key,
@@ -405,22 +406,35 @@ fn report_schedule(at: Option<&str>, tz: &str) -> Result<Option<jobwatch_core::S
     let Some(at) = at else { return Ok(None) };
     let invalid = || anyhow::anyhow!("invalid --report-at '{at}': use HH:MM, e.g. 09:00");
     let (hour, minute) = at.trim().split_once(':').ok_or_else(invalid)?;
-    let (hour, minute): (u8, u8) = (hour.parse().map_err(|_| invalid())?, minute.parse().map_err(|_| invalid())?);
+    let (hour, minute): (u8, u8) = (
+        hour.parse().map_err(|_| invalid())?,
+        minute.parse().map_err(|_| invalid())?,
+    );
     if hour > 23 || minute > 59 {
         return Err(invalid());
     }
-    let schedule = jobwatch_core::Schedule::cron(&format!("{minute} {hour} * * *"), tz).map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
+    let schedule = jobwatch_core::Schedule::cron(&format!("{minute} {hour} * * *"), tz)
+        .map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
     Ok(Some(schedule))
 }
 
 /// Builds the daily report at each of `schedule`'s times and queues it for delivery with the
 /// other alerts (so it reaches the console and Slack by the same path, and survives restarts).
-async fn report_loop<S: Store>(engine: Arc<Engine<S>>, schedule: jobwatch_core::Schedule, mut stopped: watch::Receiver<bool>) {
+async fn report_loop<S: Store>(
+    engine: Arc<Engine<S>>,
+    schedule: jobwatch_core::Schedule,
+    mut stopped: watch::Receiver<bool>,
+) {
     /// Runs per job read for the report.
     const RUNS_PER_JOB: usize = 200;
     loop {
-        let Some(next) = schedule.next_after(Timestamp::now()) else { return };
-        let wait = next.as_millisecond().saturating_sub(Timestamp::now().as_millisecond()).max(0);
+        let Some(next) = schedule.next_after(Timestamp::now()) else {
+            return;
+        };
+        let wait = next
+            .as_millisecond()
+            .saturating_sub(Timestamp::now().as_millisecond())
+            .max(0);
         tokio::select! {
             _ = tokio::time::sleep(StdDuration::from_millis(u64::try_from(wait).unwrap_or(0))) => {}
             _ = stopped.changed() => return,
@@ -435,7 +449,10 @@ async fn report_loop<S: Store>(engine: Arc<Engine<S>>, schedule: jobwatch_core::
         };
         let mut inputs = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let runs = store.runs(job.slug(), RUNS_PER_JOB).await.unwrap_or_default();
+            let runs = store
+                .runs(job.slug(), RUNS_PER_JOB)
+                .await
+                .unwrap_or_default();
             inputs.push((job.spec, job.state, runs));
         }
         let report = jobwatch_core::report::daily_report(engine.environment(), &inputs, next);

@@ -309,12 +309,22 @@ impl JobState {
             return None;
         }
         if self.health == Health::Down {
-            return Some((StatusClass::Down, self.down_since.unwrap_or(self.created_at)));
+            return Some((
+                StatusClass::Down,
+                self.down_since.unwrap_or(self.created_at),
+            ));
         }
-        if let Some(started) = self.open_runs.iter().filter(|r| !r.timed_out).map(|r| r.started_at).min() {
+        if let Some(started) = self
+            .open_runs
+            .iter()
+            .filter(|r| !r.timed_out)
+            .map(|r| r.started_at)
+            .min()
+        {
             return Some((StatusClass::Running, started));
         }
-        self.expected.map(|expected| (StatusClass::Waiting, expected))
+        self.expected
+            .map(|expected| (StatusClass::Waiting, expected))
     }
 
     /// How long a run may take before it is slow: a multiple of the p95 of recent runs.
@@ -351,7 +361,11 @@ pub enum StatusClass {
 }
 
 impl StatusClass {
-    pub const ALL: [StatusClass; 3] = [StatusClass::Down, StatusClass::Running, StatusClass::Waiting];
+    pub const ALL: [StatusClass; 3] = [
+        StatusClass::Down,
+        StatusClass::Running,
+        StatusClass::Waiting,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

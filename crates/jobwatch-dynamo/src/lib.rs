@@ -33,7 +33,9 @@ use aws_sdk_dynamodb::types::{
 };
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, JobDoc, JobState, Run, Slug};
-use jobwatch_store::{Commit, IncidentRecord, JobRecord, StatusCounts, Store, StoreError, StoredAlert};
+use jobwatch_store::{
+    Commit, IncidentRecord, JobRecord, StatusCounts, Store, StoreError, StoredAlert,
+};
 
 /// Default time run history is kept (the table's TTL deletes it afterwards).
 pub const DEFAULT_RUN_RETENTION_DAYS: u32 = 90;
@@ -197,7 +199,10 @@ fn expires_at(days: u32) -> i64 {
 }
 
 /// An alert in the outbox; its key is derived from the alert, so writing it twice is harmless.
-fn outbox_item(alert: &AlertEvent, expiry: i64) -> Result<HashMap<String, AttributeValue>, StoreError> {
+fn outbox_item(
+    alert: &AlertEvent,
+    expiry: i64,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
     Ok(HashMap::from([
         ("PK".to_string(), s(OUTBOX_PK)),
         ("SK".to_string(), s(alert_sk(alert))),
@@ -224,7 +229,10 @@ fn job_item(record: &JobRecord) -> Result<HashMap<String, AttributeValue>, Store
     if let Some((class, at)) = record.state.status_marker() {
         let shard = due_shard(record.slug());
         let shard = shard.trim_start_matches("DUE#");
-        item.insert("status_shard".into(), s(format!("{}#{shard}", class.as_str())));
+        item.insert(
+            "status_shard".into(),
+            s(format!("{}#{shard}", class.as_str())),
+        );
         item.insert("status_at".into(), n(at.as_millisecond()));
     }
     Ok(item)
@@ -640,7 +648,10 @@ impl Store for DynamoStore {
 
     async fn enqueue_alerts(&self, alerts: &[AlertEvent]) -> Result<(), StoreError> {
         let expiry = expires_at(ALERT_RETENTION_DAYS);
-        let items = alerts.iter().map(|a| outbox_item(a, expiry)).collect::<Result<Vec<_>, _>>()?;
+        let items = alerts
+            .iter()
+            .map(|a| outbox_item(a, expiry))
+            .collect::<Result<Vec<_>, _>>()?;
         self.write_items(items).await
     }
 
@@ -656,7 +667,10 @@ impl Store for DynamoStore {
                         .table_name(&self.table)
                         .index_name(STATUS_INDEX)
                         .select(aws_sdk_dynamodb::types::Select::Count)
-                        .expression_attribute_values(":shard", s(format!("{}#{shard}", class.as_str())))
+                        .expression_attribute_values(
+                            ":shard",
+                            s(format!("{}#{shard}", class.as_str())),
+                        )
                         .set_exclusive_start_key(start.take());
                     query = if class == jobwatch_core::machine::StatusClass::Waiting {
                         query
@@ -795,7 +809,10 @@ impl DynamoStore {
     /// Writes many new jobs at once, 25 per request, without the existence check of
     /// [`Store::create_job`]: for bulk imports into a table known not to hold them (and tests).
     pub async fn import_jobs(&self, records: &[JobRecord]) -> Result<(), StoreError> {
-        let items = records.iter().map(job_item).collect::<Result<Vec<_>, _>>()?;
+        let items = records
+            .iter()
+            .map(job_item)
+            .collect::<Result<Vec<_>, _>>()?;
         self.write_items(items).await
     }
 

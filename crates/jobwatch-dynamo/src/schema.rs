@@ -84,7 +84,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .index_name(STATUS_INDEX)
                 .key_schema(key("status_shard", KeyType::Hash)?)
                 .key_schema(key("status_at", KeyType::Range)?)
-                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
                 .build()
                 .map_err(backend)?,
         )

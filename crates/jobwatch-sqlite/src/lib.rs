@@ -11,7 +11,9 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, JobDoc, JobState, Run, Slug};
-use jobwatch_store::{Commit, IncidentRecord, JobRecord, Store, StoreError, StoredAlert, StatusCounts};
+use jobwatch_store::{
+    Commit, IncidentRecord, JobRecord, StatusCounts, Store, StoreError, StoredAlert,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Run history kept per job: older runs are dropped as new ones arrive.
@@ -175,22 +177,36 @@ fn as_i64(n: u64) -> i64 {
 }
 
 fn status_class(record: &JobRecord) -> Option<&'static str> {
-    record.state.status_marker().map(|(class, _)| class.as_str())
+    record
+        .state
+        .status_marker()
+        .map(|(class, _)| class.as_str())
 }
 
 fn status_at(record: &JobRecord) -> Option<i64> {
-    record.state.status_marker().map(|(_, at)| at.as_millisecond())
+    record
+        .state
+        .status_marker()
+        .map(|(_, at)| at.as_millisecond())
 }
 
 /// Databases created before the gauges existed get the status columns, filled in from each
 /// job's state.
 fn add_status_columns(conn: &Connection) -> Result<(), StoreError> {
     let has_jobs: bool = conn
-        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'", [], |r| r.get::<_, i64>(0))
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
         .map_err(backend)?
         > 0;
     let has_status: bool = conn
-        .query_row("SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'status_class'", [], |r| r.get::<_, i64>(0))
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'status_class'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
         .map_err(backend)?
         > 0;
     if !has_jobs || has_status {
@@ -459,8 +475,10 @@ impl Store for SqliteStore {
     }
 
     async fn enqueue_alerts(&self, alerts: &[AlertEvent]) -> Result<(), StoreError> {
-        let alerts: Vec<(&str, String)> =
-            alerts.iter().map(|a| Ok((a.id.as_str(), to_json(a)?))).collect::<Result<_, StoreError>>()?;
+        let alerts: Vec<(&str, String)> = alerts
+            .iter()
+            .map(|a| Ok((a.id.as_str(), to_json(a)?)))
+            .collect::<Result<_, StoreError>>()?;
         self.with(|conn| {
             let tx = conn.transaction().map_err(backend)?;
             {
@@ -486,9 +504,18 @@ impl Store for SqliteStore {
                 Ok(u64::try_from(n).unwrap_or(0))
             };
             Ok(StatusCounts {
-                down: count("SELECT COUNT(*) FROM jobs WHERE status_class = 'down'", None)?,
-                running: count("SELECT COUNT(*) FROM jobs WHERE status_class = 'running'", None)?,
-                late: count("SELECT COUNT(*) FROM jobs WHERE status_class = 'waiting' AND status_at <= ?1", Some(now.as_millisecond()))?,
+                down: count(
+                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'down'",
+                    None,
+                )?,
+                running: count(
+                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'running'",
+                    None,
+                )?,
+                late: count(
+                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'waiting' AND status_at <= ?1",
+                    Some(now.as_millisecond()),
+                )?,
             })
         })
     }

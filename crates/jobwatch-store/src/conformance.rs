@@ -713,15 +713,29 @@ pub async fn status_counts_follow_the_jobs<S: Store>(store: S) {
     let now = t("2026-01-01T00:00:00Z");
     // Deadlines: "a" expects a ping at 01:00, "b" at 02:00, "c" at 00:30.
     for (slug, period) in [("a", "1h"), ("b", "2h"), ("c", "30m")] {
-        store.create_job(&job(slug, period, now)).await.expect("create");
+        store
+            .create_job(&job(slug, period, now))
+            .await
+            .expect("create");
     }
     let counts = |at: &str| {
         let at = t(at);
         let store = &store;
         async move { store.status_counts(at).await.expect("counts") }
     };
-    assert_eq!(counts("2026-01-01T00:10:00Z").await, StatusCounts::default(), "nobody late yet");
-    assert_eq!(counts("2026-01-01T01:00:00Z").await, StatusCounts { late: 2, ..StatusCounts::default() }, "a and c are late");
+    assert_eq!(
+        counts("2026-01-01T00:10:00Z").await,
+        StatusCounts::default(),
+        "nobody late yet"
+    );
+    assert_eq!(
+        counts("2026-01-01T01:00:00Z").await,
+        StatusCounts {
+            late: 2,
+            ..StatusCounts::default()
+        },
+        "a and c are late"
+    );
 
     let a = store.get_job("a").await.expect("get").expect("a");
     let running = next(&a, |s| {
@@ -735,7 +749,9 @@ pub async fn status_counts_follow_the_jobs<S: Store>(store: S) {
             slow_announced: false,
         })
     });
-    commit(&store, &a, &running, &[], &[]).await.expect("commit");
+    commit(&store, &a, &running, &[], &[])
+        .await
+        .expect("commit");
     let c = store.get_job("c").await.expect("get").expect("c");
     let down = next(&c, |s| {
         s.health = jobwatch_core::Health::Down;
@@ -744,19 +760,44 @@ pub async fn status_counts_follow_the_jobs<S: Store>(store: S) {
     commit(&store, &c, &down, &[], &[]).await.expect("commit");
     assert_eq!(
         counts("2026-01-01T01:00:00Z").await,
-        StatusCounts { down: 1, running: 1, late: 0 },
+        StatusCounts {
+            down: 1,
+            running: 1,
+            late: 0
+        },
         "a runs, c is down, b is not due until 02:00"
     );
-    assert_eq!(counts("2026-01-01T02:00:00Z").await, StatusCounts { down: 1, running: 1, late: 1 });
+    assert_eq!(
+        counts("2026-01-01T02:00:00Z").await,
+        StatusCounts {
+            down: 1,
+            running: 1,
+            late: 1
+        }
+    );
     store.delete_job("c").await.expect("delete");
-    assert_eq!(counts("2026-01-01T02:00:00Z").await.down, 0, "deleted jobs count no more");
+    assert_eq!(
+        counts("2026-01-01T02:00:00Z").await.down,
+        0,
+        "deleted jobs count no more"
+    );
 }
 
 pub async fn enqueued_alerts_join_the_outbox_once<S: Store>(store: S) {
     let now = t("2026-01-01T09:00:00Z");
     let report = jobwatch_core::report::daily_report("test", &[], now);
-    store.enqueue_alerts(std::slice::from_ref(&report)).await.expect("enqueue");
-    store.enqueue_alerts(std::slice::from_ref(&report)).await.expect("enqueue again");
+    store
+        .enqueue_alerts(std::slice::from_ref(&report))
+        .await
+        .expect("enqueue");
+    store
+        .enqueue_alerts(std::slice::from_ref(&report))
+        .await
+        .expect("enqueue again");
     let pending = store.pending_alerts(10).await.expect("pending");
-    assert_eq!(pending.iter().map(|a| &a.event).collect::<Vec<_>>(), [&report], "queued once");
+    assert_eq!(
+        pending.iter().map(|a| &a.event).collect::<Vec<_>>(),
+        [&report],
+        "queued once"
+    );
 }

@@ -119,11 +119,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
 
     /// How many jobs are down, running and late at `now` (from an index: no full scan).
-    fn status_counts(&self, now: Timestamp) -> impl Future<Output = Result<StatusCounts, StoreError>> + Send;
+    fn status_counts(
+        &self,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<StatusCounts, StoreError>> + Send;
 
     /// Queues alerts that belong to no job transition (the daily report) for delivery, like
     /// the alerts of a commit: an id already queued is not added again.
-    fn enqueue_alerts(&self, alerts: &[AlertEvent]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn enqueue_alerts(
+        &self,
+        alerts: &[AlertEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Notification state (alert fatigue, digests) stored under `key`, if any. Expired
     /// records may still be returned: callers compare `expires_at` with their own clock.
