@@ -297,7 +297,7 @@ async fn malformed_requests_get_precise_errors() {
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"schedule": "0 9 * * *", "tz": "Mars/Olympus"}"#, 400, "unknown time zone 'Mars/Olympus': use an IANA name such as Europe/Berlin or UTC"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "grace": "-5m"}"#, 400, "invalid job JSON: durations cannot be negative: '-5m' at line 1 column 30"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "max_runtime": -60}"#, 400, "invalid job JSON: durations cannot be negative: '-60' at line 1 column 34"),
-        ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "colour": "red"}"#, 400, "invalid job JSON: unknown field `colour`, expected one of `schedule`, `tz`, `every`, `grace`, `max_runtime`, `min_runtime`, `failure_threshold`, `recovery_threshold`, `severity`, `tags`, `description`, `paused` at line 1 column 24"),
+        ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "colour": "red"}"#, 400, "invalid job JSON: unknown field `colour`, expected one of `schedule`, `tz`, `every`, `grace`, `max_runtime`, `min_runtime`, `failure_threshold`, `recovery_threshold`, `severity`, `tags`, `description`, `late_alert`, `repeat_interval`, `paused` at line 1 column 24"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{}"#, 400, "a job needs either `schedule` (cron) or `every` (interval)"),
         ("PUT", "/api/v1/jobs/Bad_Slug!".into(), auth, r#"{"every": "1h"}"#, 400, "invalid slug 'Bad_Slug!': use 1-64 characters of a-z, 0-9, '-' and '_'"),
         ("PUT", "/api/v1/jobs/x".into(), auth, &big, 413, "request body too large: the limit is 65536 bytes"),
