@@ -5,6 +5,7 @@
 
 pub mod emf;
 pub mod function_url;
+pub mod lambda;
 pub mod metrics;
 pub mod observer;
 pub mod publisher;

@@ -19,9 +19,9 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use anyhow::Context;
 use jiff::Timestamp;
 use jobwatch_aws::emf;
+use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::slack::SecretWebhooks;
 use jobwatch_core::Duration;
 use jobwatch_dynamo::{DynamoStore, outbox_token};
@@ -46,17 +46,6 @@ pub const ENVIRONMENT: [&str; 10] = [
 
 /// Time kept back from the invocation's deadline for the writes after the last post.
 const MARGIN: StdDuration = StdDuration::from_millis(1_500);
-
-fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .with_context(|| format!("environment variable {name} is not set"))
-}
-
-fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// Everything built once per cold start.
 struct Formatter {
@@ -194,15 +183,7 @@ fn action_name(action: Action) -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("JOBWATCH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr) // stdout carries the EMF metric lines
-        .with_ansi(false)
-        .without_time() // Lambda stamps every line itself
-        .init();
+    jobwatch_aws::lambda::init_tracing();
     let formatter = Arc::new(
         Formatter::from_env()
             .await

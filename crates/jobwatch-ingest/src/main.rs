@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret};
+use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::observer::LambdaObserver;
 use jobwatch_aws::publisher::AlertPublisher;
 use jobwatch_aws::run_log::RunLogWriter;
@@ -31,17 +32,6 @@ pub const ENVIRONMENT: [&str; 8] = [
     "JOBWATCH_PUBLIC_URL",
     "JOBWATCH_RUN_RETENTION_DAYS",
 ];
-
-fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .with_context(|| format!("environment variable {name} is not set"))
-}
-
-fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// Everything built once per cold start.
 struct Ingest {
@@ -115,15 +105,7 @@ impl Ingest {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("JOBWATCH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr) // stdout carries the EMF metric lines
-        .with_ansi(false)
-        .without_time() // Lambda stamps every line itself
-        .init();
+    jobwatch_aws::lambda::init_tracing();
     let ingest = Arc::new(
         Ingest::from_env()
             .await

@@ -20,6 +20,7 @@ use std::time::Instant;
 use anyhow::Context;
 use aws_sdk_cloudwatch::types::StandardUnit;
 use jiff::Timestamp;
+use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::metrics::MetricsPublisher;
 use jobwatch_aws::observer::LambdaObserver;
 use jobwatch_aws::publisher::AlertPublisher;
@@ -51,17 +52,6 @@ pub const ENVIRONMENT: [&str; 13] = [
 
 /// Runs fetched per job for the daily report.
 const REPORT_RUNS_PER_JOB: usize = 200;
-
-fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .with_context(|| format!("environment variable {name} is not set"))
-}
-
-fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 fn duration(name: &str, default: Duration) -> anyhow::Result<Duration> {
     optional(name).map_or(Ok(default), |v| {
@@ -247,15 +237,7 @@ impl Sweeper {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("JOBWATCH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr) // stdout carries the EMF metric lines
-        .with_ansi(false)
-        .without_time()
-        .init();
+    jobwatch_aws::lambda::init_tracing();
     let sweeper = Arc::new(
         Sweeper::from_env()
             .await
