@@ -2,7 +2,7 @@
 //! the template declares them, SDK clients for the test's own checks, and a counting proxy in
 //! front of moto that tallies every AWS request a binary makes (by operation).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -189,6 +189,7 @@ impl Stack {
 pub struct CountingProxy {
     pub endpoint: String,
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    actions: Arc<Mutex<BTreeSet<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -203,6 +204,24 @@ fn operation(headers: &http::HeaderMap, body: &[u8]) -> String {
         return target.rsplit('.').next().unwrap_or(target).to_string();
     }
     form_action(body).unwrap_or_else(|| "unknown".into())
+}
+
+/// The IAM action of a request (`dynamodb:GetItem`, `cloudwatch:PutMetricData`): the service
+/// from the credential scope of its SigV4 signature, the operation from the request.
+fn iam_action(headers: &http::HeaderMap, operation: &str) -> String {
+    let service = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|scope| scope.split('/').nth(3))
+        .unwrap_or("unknown");
+    // CloudWatch signs as `monitoring`; IAM calls it `cloudwatch`.
+    let service = if service == "monitoring" {
+        "cloudwatch"
+    } else {
+        service
+    };
+    format!("{service}:{operation}")
 }
 
 fn form_action(body: &[u8]) -> Option<String> {
@@ -221,17 +240,27 @@ impl CountingProxy {
             .expect("bind proxy");
         let address = listener.local_addr().expect("address");
         let counts: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+        let actions: Arc<Mutex<BTreeSet<String>>> = Arc::default();
         let tally = Arc::clone(&counts);
+        let seen = Arc::clone(&actions);
         let client = reqwest::Client::new();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (tally, client, upstream) =
-                    (Arc::clone(&tally), client.clone(), upstream.clone());
+                let (tally, seen, client, upstream) = (
+                    Arc::clone(&tally),
+                    Arc::clone(&seen),
+                    client.clone(),
+                    upstream.clone(),
+                );
                 tokio::spawn(async move {
                     let service =
                         service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                            let (tally, client, upstream) =
-                                (Arc::clone(&tally), client.clone(), upstream.clone());
+                            let (tally, seen, client, upstream) = (
+                                Arc::clone(&tally),
+                                Arc::clone(&seen),
+                                client.clone(),
+                                upstream.clone(),
+                            );
                             async move {
                                 let (parts, body) = request.into_parts();
                                 let body = body
@@ -239,10 +268,14 @@ impl CountingProxy {
                                     .await
                                     .map(|b| b.to_bytes())
                                     .unwrap_or_default();
+                                let operation = operation(&parts.headers, &body);
+                                seen.lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .insert(iam_action(&parts.headers, &operation));
                                 *tally
                                     .lock()
                                     .unwrap_or_else(|p| p.into_inner())
-                                    .entry(operation(&parts.headers, &body))
+                                    .entry(operation)
                                     .or_default() += 1;
                                 let url = format!(
                                     "{upstream}{}",
@@ -296,8 +329,17 @@ impl CountingProxy {
         CountingProxy {
             endpoint: format!("http://{address}"),
             counts,
+            actions,
             task,
         }
+    }
+
+    /// The IAM actions (`service:Operation`) of every request since the proxy started.
+    pub fn actions(&self) -> BTreeSet<String> {
+        self.actions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Requests by operation since the last call, starting again from zero.

@@ -354,3 +354,26 @@ pub fn function_url_event(
         "isBase64Encoded": base64
     })
 }
+
+/// The path of a binary of the workspace, built by the same `cargo test` run (for tests that
+/// run several Lambda binaries, which `CARGO_BIN_EXE_*` cannot name outside their own crate).
+/// When the run did not build it (`cargo test --test <one>`), it is built now.
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable in target/<profile>/deps");
+    let path = profile_dir.join(name);
+    if !path.exists() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", name, "--bin", name])
+            .status()
+            .unwrap_or_else(|e| panic!("building {name}: {e}"));
+        assert!(status.success(), "building {name} failed");
+    }
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}

@@ -207,3 +207,4 @@ pub mod lambda;
 pub mod moto;
 pub mod serve_process;
 pub mod slack;
+pub mod template;

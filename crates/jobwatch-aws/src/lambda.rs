@@ -15,12 +15,15 @@ pub fn required(name: &str) -> Result<String, MissingVariable> {
     optional(name).ok_or_else(|| MissingVariable(name.to_string()))
 }
 
+/// The log filter variable (`info` when unset; e.g. `debug`, `jobwatch_notify=debug`).
+pub const LOG_VARIABLE: &str = "JOBWATCH_LOG";
+
 /// Logs to stderr (stdout carries the EMF metric lines), without colours or timestamps
-/// (Lambda stamps every line itself), filtered by `JOBWATCH_LOG` (default `info`).
+/// (Lambda stamps every line itself), filtered by [`LOG_VARIABLE`] (default `info`).
 pub fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("JOBWATCH_LOG")
+            tracing_subscriber::EnvFilter::try_from_env(LOG_VARIABLE)
                 .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)

@@ -1,10 +1,12 @@
 //! jobwatch-aws: the AWS adapters shared by the jobwatch Lambdas: loading SDK configuration
 //! with one TLS stack, Function URL events to and from `http` types, publishing alert events
 //! to SNS, writing run output to CloudWatch Logs, Embedded Metric Format lines, secrets
-//! read once per process, and Slack webhooks read from Secrets Manager.
+//! read once per process, Slack webhooks read from Secrets Manager, and what each function needs
+//! from its deployment ([`functions`]).
 
 pub mod emf;
 pub mod function_url;
+pub mod functions;
 pub mod lambda;
 pub mod metrics;
 pub mod observer;

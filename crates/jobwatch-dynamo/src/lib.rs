@@ -21,7 +21,10 @@ mod counter;
 mod schema;
 
 pub use counter::RequestCounter;
-pub use schema::{DUE_INDEX, DUE_SHARDS, STATUS_INDEX, TTL_ATTRIBUTE, UUID_INDEX, create_table};
+pub use schema::{
+    AttributeKind, DUE_INDEX, DUE_SHARDS, IndexProjection, IndexSchema, STATUS_INDEX, TABLE,
+    TTL_ATTRIBUTE, TableSchema, UUID_INDEX, create_table,
+};
 
 use std::collections::HashMap;
 use std::sync::Mutex;

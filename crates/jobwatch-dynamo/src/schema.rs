@@ -22,6 +22,76 @@ pub const DUE_SHARDS: u32 = 8;
 /// Epoch seconds after which DynamoDB's TTL deletes an item (runs, alerts).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
+/// The type of a key attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeKind {
+    String,
+    Number,
+}
+
+/// What a secondary index copies from the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexProjection {
+    All,
+    KeysOnly,
+}
+
+/// A global secondary index: its name, hash and optional range attribute, projection.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexSchema {
+    pub name: &'static str,
+    pub hash: &'static str,
+    pub range: Option<&'static str>,
+    pub projection: IndexProjection,
+}
+
+/// The whole table as data, so that creating it and checking a template use one description.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSchema {
+    pub hash: &'static str,
+    pub range: &'static str,
+    /// Every key attribute of the table and its indexes, with its type.
+    pub attributes: &'static [(&'static str, AttributeKind)],
+    pub indexes: &'static [IndexSchema],
+    pub ttl_attribute: &'static str,
+}
+
+/// The jobwatch table: jobs, runs, outbox, settings and incidents under `PK`/`SK`.
+pub const TABLE: TableSchema = TableSchema {
+    hash: "PK",
+    range: "SK",
+    attributes: &[
+        ("PK", AttributeKind::String),
+        ("SK", AttributeKind::String),
+        ("due_shard", AttributeKind::String),
+        ("due_at", AttributeKind::Number),
+        ("uuid_hash", AttributeKind::String),
+        ("status_shard", AttributeKind::String),
+        ("status_at", AttributeKind::Number),
+    ],
+    indexes: &[
+        IndexSchema {
+            name: DUE_INDEX,
+            hash: "due_shard",
+            range: Some("due_at"),
+            projection: IndexProjection::All,
+        },
+        IndexSchema {
+            name: UUID_INDEX,
+            hash: "uuid_hash",
+            range: None,
+            projection: IndexProjection::KeysOnly,
+        },
+        IndexSchema {
+            name: STATUS_INDEX,
+            hash: "status_shard",
+            range: Some("status_at"),
+            projection: IndexProjection::KeysOnly,
+        },
+    ],
+    ttl_attribute: TTL_ATTRIBUTE,
+};
+
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder()
         .attribute_name(name)
@@ -30,77 +100,53 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
         .map_err(backend)
 }
 
-fn attribute(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, StoreError> {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(kind)
-        .build()
-        .map_err(backend)
-}
-
-/// Creates the table as the template declares it (on demand, both indexes, TTL). For tests and
-/// local setups; production tables come from `template.yaml`.
+/// Creates the table as [`TABLE`] describes it (on demand, every index, TTL). For tests and
+/// local setups; production tables come from `template.yaml`, which a test holds to [`TABLE`].
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
-    client
+    let mut request = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("PK", ScalarAttributeType::S)?)
-        .attribute_definitions(attribute("SK", ScalarAttributeType::S)?)
-        .attribute_definitions(attribute("due_shard", ScalarAttributeType::S)?)
-        .attribute_definitions(attribute("due_at", ScalarAttributeType::N)?)
-        .attribute_definitions(attribute("uuid_hash", ScalarAttributeType::S)?)
-        .attribute_definitions(attribute("status_shard", ScalarAttributeType::S)?)
-        .attribute_definitions(attribute("status_at", ScalarAttributeType::N)?)
-        .key_schema(key("PK", KeyType::Hash)?)
-        .key_schema(key("SK", KeyType::Range)?)
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(DUE_INDEX)
-                .key_schema(key("due_shard", KeyType::Hash)?)
-                .key_schema(key("due_at", KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+        .key_schema(key(TABLE.hash, KeyType::Hash)?)
+        .key_schema(key(TABLE.range, KeyType::Range)?);
+    for (name, kind) in TABLE.attributes {
+        let kind = match kind {
+            AttributeKind::String => ScalarAttributeType::S,
+            AttributeKind::Number => ScalarAttributeType::N,
+        };
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(*name)
+                .attribute_type(kind)
                 .build()
                 .map_err(backend)?,
-        )
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(UUID_INDEX)
-                .key_schema(key("uuid_hash", KeyType::Hash)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::KeysOnly)
-                        .build(),
-                )
+        );
+    }
+    for index in TABLE.indexes {
+        let mut builder = GlobalSecondaryIndex::builder()
+            .index_name(index.name)
+            .key_schema(key(index.hash, KeyType::Hash)?);
+        if let Some(range) = index.range {
+            builder = builder.key_schema(key(range, KeyType::Range)?);
+        }
+        let projection = match index.projection {
+            IndexProjection::All => ProjectionType::All,
+            IndexProjection::KeysOnly => ProjectionType::KeysOnly,
+        };
+        request = request.global_secondary_indexes(
+            builder
+                .projection(Projection::builder().projection_type(projection).build())
                 .build()
                 .map_err(backend)?,
-        )
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(STATUS_INDEX)
-                .key_schema(key("status_shard", KeyType::Hash)?)
-                .key_schema(key("status_at", KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::KeysOnly)
-                        .build(),
-                )
-                .build()
-                .map_err(backend)?,
-        )
-        .send()
-        .await
-        .map_err(backend)?;
+        );
+    }
+    request.send().await.map_err(backend)?;
     client
         .update_time_to_live()
         .table_name(table)
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
-                .attribute_name(TTL_ATTRIBUTE)
+                .attribute_name(TABLE.ttl_attribute)
                 .enabled(true)
                 .build()
                 .map_err(backend)?,

@@ -15,6 +15,8 @@
 //! `JOBWATCH_SLACK_SECRET` (default `slack-webhook-<env>`), `JOBWATCH_SLACK_TIMEOUT` (the
 //! longest time spent delivering per invocation; default: all the invocation has), and the
 //! policy variables of [`jobwatch_notify::POLICY_VARIABLES`].
+//! The list, with what a deployment must set and the AWS actions this binary calls, is
+//! [`jobwatch_aws::functions::FORMATTER`]; `tests/template.rs` holds `template.yaml` to it.
 
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -29,20 +31,6 @@ use jobwatch_notify::{Action, Incoming, Notice, Notifier, Policy, classify, sns_
 use jobwatch_store::Store;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
-
-/// The environment variables this binary reads (the template must set the required ones).
-pub const ENVIRONMENT: [&str; 10] = [
-    "JOBWATCH_TABLE",
-    "JOBWATCH_ENV",
-    "JOBWATCH_SLACK_SECRET",
-    "JOBWATCH_SLACK_TIMEOUT",
-    "JOBWATCH_DEBUG",
-    "JOBWATCH_POST_MIN_SEVERITY",
-    "JOBWATCH_DIGEST_WINDOW",
-    "JOBWATCH_FATIGUE_WINDOW",
-    "JOBWATCH_FATIGUE_THRESHOLD",
-    "JOBWATCH_ESCALATE_EVERY",
-];
 
 /// Time kept back from the invocation's deadline for the writes after the last post.
 const MARGIN: StdDuration = StdDuration::from_millis(1_500);
@@ -194,24 +182,4 @@ async fn main() -> Result<(), Error> {
         async move { formatter.handle(event).await }
     }))
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ENVIRONMENT;
-
-    #[test]
-    fn the_secret_variable_is_listed() {
-        assert!(ENVIRONMENT.contains(&jobwatch_aws::slack::SECRET_VARIABLE));
-    }
-
-    #[test]
-    fn every_policy_variable_is_listed() {
-        for name in jobwatch_notify::POLICY_VARIABLES {
-            assert!(
-                ENVIRONMENT.contains(&name),
-                "{name} missing from ENVIRONMENT"
-            );
-        }
-    }
 }

@@ -6,6 +6,8 @@
 //! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, `JOBWATCH_PING_KEY_SECRET`,
 //! `JOBWATCH_API_KEY_SECRET` (Secrets Manager ids), and optionally `JOBWATCH_ALERT_TOPIC_ARN`,
 //! `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_PUBLIC_URL`, `JOBWATCH_RUN_RETENTION_DAYS`.
+//! The list, with what a deployment must set and the AWS actions this binary calls, is
+//! [`jobwatch_aws::functions::INGEST`]; `tests/template.rs` holds `template.yaml` to it.
 
 use std::sync::Arc;
 
@@ -20,18 +22,6 @@ use jobwatch_store::Engine;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use tokio::sync::OnceCell;
-
-/// The environment variables this binary reads (the template must set the required ones).
-pub const ENVIRONMENT: [&str; 8] = [
-    "JOBWATCH_TABLE",
-    "JOBWATCH_ENV",
-    "JOBWATCH_PING_KEY_SECRET",
-    "JOBWATCH_API_KEY_SECRET",
-    "JOBWATCH_ALERT_TOPIC_ARN",
-    "JOBWATCH_RUN_LOG_GROUP",
-    "JOBWATCH_PUBLIC_URL",
-    "JOBWATCH_RUN_RETENTION_DAYS",
-];
 
 /// Everything built once per cold start.
 struct Ingest {

@@ -13,6 +13,8 @@
 //! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, and optionally
 //! `JOBWATCH_ALERT_TOPIC_ARN`, `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_REPEAT_INTERVAL` (default
 //! `4h`), `JOBWATCH_REPUBLISH_AFTER` (default `10m`).
+//! The list, with what a deployment must set and the AWS actions this binary calls, is
+//! [`jobwatch_aws::functions::SWEEPER`]; `tests/template.rs` holds `template.yaml` to it.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,24 +33,6 @@ use jobwatch_dynamo::DynamoStore;
 use jobwatch_store::{Engine, Store};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
-
-/// The environment variables this binary reads (the template must set the required ones).
-pub const ENVIRONMENT: [&str; 13] = [
-    "JOBWATCH_TABLE",
-    "JOBWATCH_ENV",
-    "JOBWATCH_ALERT_TOPIC_ARN",
-    "JOBWATCH_RUN_LOG_GROUP",
-    "JOBWATCH_REPEAT_INTERVAL",
-    "JOBWATCH_REPUBLISH_AFTER",
-    // For flushing held summaries and digests: the formatter's webhook secret and policy.
-    "JOBWATCH_SLACK_SECRET",
-    "JOBWATCH_DEBUG",
-    "JOBWATCH_POST_MIN_SEVERITY",
-    "JOBWATCH_DIGEST_WINDOW",
-    "JOBWATCH_FATIGUE_WINDOW",
-    "JOBWATCH_FATIGUE_THRESHOLD",
-    "JOBWATCH_ESCALATE_EVERY",
-];
 
 /// Runs fetched per job for the daily report.
 const REPORT_RUNS_PER_JOB: usize = 200;
