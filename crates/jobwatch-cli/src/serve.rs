@@ -266,7 +266,9 @@ async fn shutdown_signal() {
 }
 
 /// Sweeps at every deadline as it passes (and at least every `interval`), so detection lag
-/// is milliseconds while an idle server does nothing.
+/// is milliseconds while an idle server does nothing. A change that brings a deadline before
+/// the planned wake-up (a new job, a started run, a redefined schedule) wakes it at once;
+/// the pings of a busy server, which only move deadlines later, do not.
 async fn sweep_loop<S: Store>(
     engine: Arc<Engine<S>>,
     interval: Duration,
@@ -278,6 +280,8 @@ async fn sweep_loop<S: Store>(
         if let Err(e) = engine.sweep(now).await {
             tracing::error!(error = %e, "sweep failed; retrying");
         }
+        // From here until the wake-up is planned, every change wakes the loop again.
+        engine.sweep_wake_unplanned();
         let wait = match engine.store().earliest_deadline().await {
             Ok(Some(deadline)) => {
                 let ms = deadline
@@ -292,9 +296,13 @@ async fn sweep_loop<S: Store>(
                 interval
             }
         };
+        let wake_at = Timestamp::now()
+            .checked_add(jiff::SignedDuration::try_from(wait).unwrap_or(jiff::SignedDuration::ZERO))
+            .unwrap_or_else(|_| Timestamp::now());
+        engine.plan_sweep_wake(wake_at);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            // A change may have brought the earliest deadline forward.
+            // A change brought a deadline before `wake_at`.
             _ = engine.state_changed().notified() => {}
             _ = stopped.changed() => return,
         }

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
 use jobwatch_core::machine::{self, advance, apply_ping};
@@ -75,8 +76,11 @@ pub struct Engine<S> {
     repeat_interval: jobwatch_core::Duration,
     /// Signalled after every commit that adds alerts (wakes the delivery loop).
     alerts_added: Notify,
-    /// Signalled after every commit (wakes a sweep loop waiting for the earliest deadline).
+    /// Signalled when a change brings a deadline before the sweep loop's planned wake-up.
     state_changed: Notify,
+    /// When the sweep loop will next wake by itself (ms since the epoch); `i64::MAX` while it
+    /// is reading the earliest deadline, so that any change made meanwhile wakes it.
+    sweep_wake_at: AtomicI64,
 }
 
 impl<S: Store> Engine<S> {
@@ -88,6 +92,7 @@ impl<S: Store> Engine<S> {
             repeat_interval: jobwatch_core::machine::DEFAULT_REPEAT_INTERVAL,
             alerts_added: Notify::new(),
             state_changed: Notify::new(),
+            sweep_wake_at: AtomicI64::new(i64::MAX),
         }
     }
 
@@ -115,8 +120,35 @@ impl<S: Store> Engine<S> {
         &self.alerts_added
     }
 
+    /// Signalled when a committed change has a deadline earlier than the wake-up the sweep
+    /// loop planned (see [`Engine::plan_sweep_wake`]): a new job, a started run, a redefined
+    /// schedule. Changes that only move deadlines later do not signal, so a busy server does
+    /// not sweep on every ping.
     pub fn state_changed(&self) -> &Notify {
         &self.state_changed
+    }
+
+    /// A sweep loop calls this just before it reads the earliest deadline: until it plans its
+    /// wake-up, every change signals [`Engine::state_changed`], so none is missed between the
+    /// read and the wait.
+    pub fn sweep_wake_unplanned(&self) {
+        self.sweep_wake_at.store(i64::MAX, Ordering::SeqCst);
+    }
+
+    /// A sweep loop calls this with the instant it will wake at by itself; from then on only
+    /// changes with an earlier deadline signal [`Engine::state_changed`].
+    pub fn plan_sweep_wake(&self, at: Timestamp) {
+        self.sweep_wake_at
+            .store(at.as_millisecond(), Ordering::SeqCst);
+    }
+
+    /// Wakes the sweep loop if `deadline` comes before its planned wake-up.
+    fn deadline_set(&self, deadline: Option<Timestamp>) {
+        if let Some(deadline) = deadline
+            && deadline.as_millisecond() < self.sweep_wake_at.load(Ordering::SeqCst)
+        {
+            self.state_changed.notify_one();
+        }
     }
 
     fn ctx(&self, now: Timestamp) -> Ctx<'_> {
@@ -141,8 +173,8 @@ impl<S: Store> Engine<S> {
     }
 
     pub async fn delete_job(&self, slug: &str) -> Result<(), EngineError> {
+        // A deleted job's deadline only ever moves the earliest deadline later: no wake-up.
         if self.store.delete_job(slug).await? {
-            self.state_changed.notify_one();
             Ok(())
         } else {
             Err(EngineError::NotFound)
@@ -172,7 +204,7 @@ impl<S: Store> Engine<S> {
                 };
                 match self.store.create_job(&record).await {
                     Ok(()) => {
-                        self.state_changed.notify_one();
+                        self.deadline_set(record.next_deadline());
                         return Ok((record, true));
                     }
                     Err(StoreError::AlreadyExists) => {
@@ -224,7 +256,7 @@ impl<S: Store> Engine<S> {
             };
             match self.store.create_job(&record).await {
                 Ok(()) => {
-                    self.state_changed.notify_one();
+                    self.deadline_set(record.next_deadline());
                     return Ok((record, true));
                 }
                 Err(StoreError::AlreadyExists) => backoff(attempt).await,
@@ -373,7 +405,7 @@ impl<S: Store> Engine<S> {
         if !fx.alerts.is_empty() {
             self.alerts_added.notify_one();
         }
-        self.state_changed.notify_one();
+        self.deadline_set(record.next_deadline());
         if let Some(observer) = &self.observer {
             observer.committed(record, fx).await;
         }
