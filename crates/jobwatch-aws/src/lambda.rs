@@ -19,15 +19,36 @@ pub fn required(name: &str) -> Result<String, MissingVariable> {
 pub const LOG_VARIABLE: &str = "JOBWATCH_LOG";
 
 /// Logs to stderr (stdout carries the EMF metric lines), without colours or timestamps
-/// (Lambda stamps every line itself), filtered by [`LOG_VARIABLE`] (default `info`).
+/// (Lambda stamps every line itself), filtered by [`LOG_VARIABLE`]: a level (`info`, the
+/// default) or `target=level` pairs (`warn,jobwatch_notify=debug`). An unreadable value falls
+/// back to `info` and says so.
 pub fn init_tracing() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env(LOG_VARIABLE)
-                .unwrap_or_else(|_| "info".into()),
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let default = Targets::new().with_default(LevelFilter::INFO);
+    let (filter, unreadable) = match optional(LOG_VARIABLE) {
+        None => (default, None),
+        Some(text) => match text.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(e) => (
+                default,
+                Some(format!("{LOG_VARIABLE}={text:?} ignored: {e}")),
+            ),
+        },
+    };
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .without_time()
+                .with_filter(filter),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .without_time()
         .init();
+    if let Some(warning) = unreadable {
+        tracing::warn!("{warning}");
+    }
 }

@@ -59,7 +59,7 @@ impl Formatter {
         };
         let policy =
             Policy::from_vars(|name| std::env::var(name).ok()).map_err(|e| anyhow::anyhow!(e))?;
-        let sdk = jobwatch_aws::sdk::load().await;
+        let sdk = jobwatch_aws::sdk::from_env()?;
         Ok(Formatter {
             store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
             webhooks: SecretWebhooks::from_env(

@@ -46,7 +46,7 @@ impl Ingest {
             })?,
             None => jobwatch_dynamo::DEFAULT_RUN_RETENTION_DAYS,
         };
-        let sdk = jobwatch_aws::sdk::load().await;
+        let sdk = jobwatch_aws::sdk::from_env()?;
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
             .with_run_retention_days(retention_days);

@@ -63,7 +63,7 @@ impl Sweeper {
             jobwatch_core::machine::DEFAULT_REPEAT_INTERVAL,
         )?;
         let republish_after = duration("JOBWATCH_REPUBLISH_AFTER", Duration::from_mins(10))?;
-        let sdk = jobwatch_aws::sdk::load().await;
+        let sdk = jobwatch_aws::sdk::from_env()?;
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
         let topic = optional("JOBWATCH_ALERT_TOPIC_ARN");
