@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of `jobwatch serve` on this machine: ping latency with no load, throughput and
-# latency under a closed-loop load of start/success pings, the server's CPU time per ping and
-# its peak memory. Prints a markdown table (progress goes to stderr).
+# latency under a closed-loop load of start/success pings, the server's CPU time per ping, its
+# peak memory, and the detection lag (deadline -> alert). Prints markdown tables (progress goes
+# to stderr).
 #
 #   bash bench/serve.sh
 #
@@ -9,9 +10,14 @@
 # database, generated keys), creates 100 jobs, then runs
 #   (a) unloaded latency: 1 connection for 5 s;
 #   (b) load: 16 connections for 10 s;
-# both sending start + success pings with the same rid and 1 KiB bodies, and finally stops the
-# server with SIGTERM. Everything it starts or creates is removed on exit. This is a measuring
-# tool, not a test: CI does not run it. Results are recorded in docs/performance.md.
+# both sending start + success pings with the same rid and 1 KiB bodies, and stops the server
+# with SIGTERM. Then
+#   (c) detection lag: the detection-lag harness of the test suite
+#       (crates/jobwatch-cli/tests/detection_lag.rs: 24 deadlines, missed and timed out, each
+#       timed from the deadline to the alert arriving at a local Slack receiver) against the
+#       real server binary of the test profile.
+# Everything it starts or creates is removed on exit. This is a measuring tool, not a test:
+# CI does not run it. Results are recorded in docs/performance.md.
 set -euo pipefail
 
 JOBS=100
@@ -101,6 +107,10 @@ random_key() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 log "building: cargo build --release -p jobwatch-cli -p jobwatch-bench"
 cargo build --release -p jobwatch-cli -p jobwatch-bench >&2
 [[ -x "$BIN/jobwatch" && -x "$BIN/jobwatch-bench" ]] || die "release binaries not found in $BIN"
+# Built now, so no compiler runs during the measurements.
+LAG_TEST=(cargo test -p jobwatch-cli --test detection_lag)
+log "building: ${LAG_TEST[*]} --no-run"
+"${LAG_TEST[@]}" --no-run >&2
 
 # --- server -------------------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/jobwatch-bench.XXXXXX")"
@@ -168,6 +178,16 @@ STOP_START="$(date +%s%N)"
 stop_server
 STOP_MS=$((($(date +%s%N) - STOP_START) / 1000000))
 [[ "$SERVER_STATUS" == 0 ]] || log "warning: the server exited with status $SERVER_STATUS"
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- detection lag ------------------------------------------------------------------------
+log "detection lag: ${LAG_TEST[*]} -- --nocapture"
+LAG_OUT="$("${LAG_TEST[@]}" -- --nocapture 2>&1)" || { log "$LAG_OUT"; die "the detection-lag harness failed"; }
+LAG_LINE="$(grep -m1 '^detection lag over' <<<"$LAG_OUT")" || die "no result line from the detection-lag harness"
+log "$LAG_LINE"
+LAG_TRIALS="$(sed -n 's/^detection lag over \([0-9]*\) trials.*/\1/p' <<<"$LAG_LINE")"
+LAG_MEDIAN="$(sed -n 's/.*median \([0-9.]*\) ms.*/\1/p' <<<"$LAG_LINE")"
+LAG_MAX="$(sed -n 's/.*max \([0-9.]*\) ms.*/\1/p' <<<"$LAG_LINE")"
 
 # --- report -------------------------------------------------------------------------------
 # cores MS SECONDS: average number of CPUs kept busy.
@@ -194,7 +214,7 @@ cat <<EOF
 
 ## jobwatch serve benchmark ($(date -u +%Y-%m-%dT%H:%M:%SZ))
 
-Machine: ${CPU_MODEL:-unknown CPU}, $(nproc) CPUs, Linux $(uname -r); load average before the run: $LOAD_BEFORE; database on $DB_FS.
+Machine: ${CPU_MODEL:-unknown CPU}, $(nproc) CPUs, Linux $(uname -r); load average before the run: $LOAD_BEFORE, after the load phases: $LOAD_AFTER; database on $DB_FS.
 Source: commit $SOURCE. Server and load generator share the machine. $JOBS jobs, start + success pings with the same rid, $BODY_BYTES-byte bodies, one HTTP/1.1 keep-alive connection per client, closed loop.
 
 | Figure | (a) unloaded: $UNLOADED_CONNECTIONS connection, $UNLOADED_DURATION | (b) load: $LOAD_CONNECTIONS connections, $LOAD_DURATION |
@@ -219,4 +239,12 @@ Source: commit $SOURCE. Server and load generator share the machine. $JOBS jobs,
 | Server peak RSS (VmHWM) | $(awk -v kb="$PEAK_RSS_KB" 'BEGIN { printf "%.1f MiB", kb / 1024 }') |
 | Database file / WAL | $(awk -v b="$DB_BYTES" 'BEGIN { printf "%.1f MiB", b / 1048576 }') / $(awk -v b="$WAL_BYTES" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |
 | Shutdown after SIGTERM | $STOP_MS ms (exit status $SERVER_STATUS) |
+
+| Issue 8 figure | Measured | Target |
+|---|---:|---:|
+| Pings/s, 16 connections, start/success, 1 KiB bodies | $(json_num "$L_REPORT" requests_per_s) | >= 15000 |
+| Server CPU per ping (ms), under load | $(per_ping "$L_CPU_MS" "$L_REQ") | <= 0.1 |
+| Unloaded latency p50 / p99 (ms) | $(json_num "$U_REPORT" p50) / $(json_num "$U_REPORT" p99) | <= 0.5 / 2 |
+| Peak RSS after the load | $(awk -v kb="$PEAK_RSS_KB" 'BEGIN { printf "%.1f MiB", kb / 1024 }') | <= 20 MiB |
+| Detection lag, deadline -> Slack alert, median / max over $LAG_TRIALS trials (ms) | $LAG_MEDIAN / $LAG_MAX | median <= 100 |
 EOF
