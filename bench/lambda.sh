@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lambda figures (cold start, warm latency, peak memory, binary size) of the real binaries on
-# this machine, with a local Lambda Runtime API and moto on loopback. Needs .venv (run
+# this machine (ingest, sweeper, formatter), with a local Lambda Runtime API and moto on loopback. Needs .venv (run
 # ./scripts/test once). Prints a markdown table per function.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +10,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo
 echo "## jobwatch-ingest"
 cargo test --release --locked -q -p jobwatch-ingest --test cold_start_bench -- --ignored --nocapture 2>/dev/null | grep '^|'
+echo
+# The sweeper and the formatter: their release binaries first (the benchmark runs them).
+cargo build --release --locked -q -p jobwatch-sweeper -p jobwatch-formatter
+cargo test --release --locked -q -p jobwatch-tests --test lambda_bench -- --ignored --nocapture --test-threads 1 2>/dev/null | grep -E '^(\||##|$)'

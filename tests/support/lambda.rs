@@ -368,8 +368,13 @@ pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     let path = profile_dir.join(name);
     if !path.exists() {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let release = profile_dir.file_name().is_some_and(|d| d == "release");
+        let mut args = vec!["build", "--quiet", "-p", name, "--bin", name];
+        if release {
+            args.push("--release");
+        }
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", name, "--bin", name])
+            .args(args)
             .status()
             .unwrap_or_else(|e| panic!("building {name}: {e}"));
         assert!(status.success(), "building {name} failed");
