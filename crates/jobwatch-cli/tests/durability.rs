@@ -15,7 +15,7 @@ const PING_KEY: &str = "durability-ping-key";
 /// Concurrent clients, one job each.
 const CLIENTS: usize = 8;
 /// Runs each client starts at most: below the 1,000 runs a job keeps and the runs API lists.
-const MAX_RUNS_PER_CLIENT: usize = 400;
+const MAX_RUNS_PER_CLIENT: usize = 900;
 /// Load before the kill.
 const LOAD_BEFORE_KILL: Duration = Duration::from_millis(1500);
 /// No client goes on longer than this, whatever happens.
