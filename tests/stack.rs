@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use jobwatch_aws::functions::{self, Function};
-use jobwatch_tests::aws::{CountingProxy, logs, secrets, sns, sqs};
+use jobwatch_tests::aws::{CountingProxy, logs, receive_envelopes, secrets, sns, subscribe_queue};
 use jobwatch_tests::lambda::{LambdaProcess, RuntimeApi, function_url_event, workspace_binary};
 use jobwatch_tests::moto::{dynamo_client, unique_name};
 use jobwatch_tests::slack::SlackReceiver;
@@ -88,52 +88,17 @@ struct Tap {
 
 impl Tap {
     async fn subscribe(topic_arn: &str, name: &str) -> Tap {
-        let sqs = sqs();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(format!("{name}-tap"))
-            .send()
-            .await
-            .expect("queue")
-            .queue_url
-            .expect("url");
-        let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}-tap");
-        sns()
-            .subscribe()
-            .topic_arn(topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .expect("subscribe");
-        Tap { queue_url }
+        Tap {
+            queue_url: subscribe_queue(topic_arn, &format!("{name}-tap")).await,
+        }
     }
 
     /// The next SNS message whose `Message` contains `needle` (waiting up to 20 s), as the SNS
     /// event Lambda delivers to a subscribed function.
     async fn next_event(&self, needle: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let sqs = sqs();
         while Instant::now() < deadline {
-            let output = sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .expect("receive");
-            for message in output.messages() {
-                if let Some(handle) = message.receipt_handle() {
-                    let _ = sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await;
-                }
-                let envelope: Value =
-                    serde_json::from_str(message.body().unwrap_or("{}")).expect("SNS envelope");
+            for envelope in receive_envelopes(&self.queue_url).await {
                 if envelope["Message"]
                     .as_str()
                     .is_some_and(|m| m.contains(needle))

@@ -46,6 +46,68 @@ pub fn cloudwatch() -> aws_sdk_cloudwatch::Client {
     moto_client!(aws_sdk_cloudwatch)
 }
 
+/// A new SQS queue subscribed to `topic_arn`, to see what is published there; its URL.
+pub async fn subscribe_queue(topic_arn: &str, queue_name: &str) -> String {
+    let sqs = sqs();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(queue_name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("queue arn");
+    sns()
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscribe");
+    queue_url
+}
+
+/// The SNS envelopes waiting in a subscribed queue (one receive, waiting up to a second),
+/// deleted from it.
+pub async fn receive_envelopes(queue_url: &str) -> Vec<serde_json::Value> {
+    let sqs = sqs();
+    let output = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive");
+    let mut envelopes = Vec::new();
+    for message in output.messages() {
+        envelopes.push(serde_json::from_str(message.body().unwrap_or("{}")).expect("SNS envelope"));
+        if let Some(handle) = message.receipt_handle() {
+            let _ = sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .send()
+                .await;
+        }
+    }
+    envelopes
+}
+
 /// The resources one jobwatch environment uses, freshly created on moto.
 pub struct Stack {
     pub table: String,
@@ -74,36 +136,7 @@ impl Stack {
             .expect("topic")
             .topic_arn
             .expect("arn");
-        let sqs = sqs();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(format!("{name}-seen"))
-            .send()
-            .await
-            .expect("queue")
-            .queue_url
-            .expect("url");
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("queue attributes")
-            .attributes
-            .and_then(|a| {
-                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                    .cloned()
-            })
-            .expect("queue arn");
-        sns()
-            .subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .expect("subscribe");
+        let queue_url = subscribe_queue(&topic_arn, &format!("{name}-seen")).await;
         let run_log_group = format!("/jobwatch/{name}/runs");
         logs()
             .create_log_group()
@@ -144,29 +177,8 @@ impl Stack {
     pub async fn published(&self, n: usize, wait: Duration) -> Vec<serde_json::Value> {
         let deadline = Instant::now() + wait;
         let mut seen = Vec::new();
-        let sqs = sqs();
         while seen.len() < n && Instant::now() < deadline {
-            let output = sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .expect("receive");
-            for message in output.messages() {
-                let envelope: serde_json::Value =
-                    serde_json::from_str(message.body().unwrap_or("{}")).expect("SNS envelope");
-                seen.push(envelope);
-                if let Some(handle) = message.receipt_handle() {
-                    let _ = sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await;
-                }
-            }
+            seen.extend(receive_envelopes(&self.queue_url).await);
         }
         seen
     }

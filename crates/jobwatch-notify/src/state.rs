@@ -157,6 +157,15 @@ pub fn subject_key(incoming: &Incoming, deployment: &str) -> String {
     }
 }
 
+/// What sending a notice amounts to: a post now, or a line in the digest it goes to.
+fn sent_as(delivery: Delivery) -> Action {
+    if matches!(delivery, Delivery::Digest(_)) {
+        Action::Digested
+    } else {
+        Action::Posted
+    }
+}
+
 /// The streak a problem notice counts in, with what summaries say about it.
 fn streak_of(notice: &Notice) -> Option<(String, String, String, &'static str)> {
     match notice {
@@ -356,11 +365,7 @@ pub fn plan(
                 now,
                 claim_until,
             ));
-            if matches!(delivery, Delivery::Digest(_)) {
-                Action::Digested
-            } else {
-                Action::Posted
-            }
+            sent_as(delivery)
         }
         Class::Problem => match streak_of(notice) {
             None => {
@@ -372,11 +377,7 @@ pub fn plan(
                     now,
                     claim_until,
                 );
-                if matches!(delivery, Delivery::Digest(_)) {
-                    Action::Digested
-                } else {
-                    Action::Posted
-                }
+                sent_as(delivery)
             }
             Some((key, subject, verb, icon)) => {
                 let previous = doc.streaks.remove(&key);
@@ -410,11 +411,7 @@ pub fn plan(
                             now,
                             claim_until,
                         ));
-                        if matches!(delivery, Delivery::Digest(_)) {
-                            Action::Digested
-                        } else {
-                            Action::Posted
-                        }
+                        sent_as(delivery)
                     }
                     Verdict::Held => Action::Held,
                     Verdict::Summary(summary) => {

@@ -280,6 +280,22 @@ fn status_at(record: &JobRecord) -> Option<i64> {
         .map(|(_, at)| at.as_millisecond())
 }
 
+/// Puts alert events `(id, JSON)` in the outbox; one already there (a retried commit) stays.
+fn insert_outbox(conn: &Connection, alerts: &[(String, String)]) -> Result<(), StoreError> {
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    let mut put = conn
+        .prepare_cached(
+            "INSERT INTO outbox (id, event) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+        )
+        .map_err(backend)?;
+    for (id, event) in alerts {
+        put.execute(params![id, event]).map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// Databases created before the gauges existed get the status columns, filled in from each
 /// job's state.
 fn add_status_columns(conn: &Connection) -> Result<(), StoreError> {
@@ -530,17 +546,7 @@ impl Store for SqliteStore {
                             })
                             .map_err(backend)?;
                     }
-                    if !alerts.is_empty() {
-                        let mut put_alert = conn
-                            .prepare_cached(
-                                "INSERT INTO outbox (id, event) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                            )
-                            .map_err(backend)?;
-                        for (id, event) in &alerts {
-                            put_alert.execute(params![id, event]).map_err(backend)?;
-                        }
-                    }
-                    Ok(())
+                    insert_outbox(conn, &alerts)
                 },
                 move |result| match result {
                     Ok(()) => cache.committed(committed),
@@ -688,18 +694,7 @@ impl Store for SqliteStore {
             .iter()
             .map(|a| Ok((a.id.clone(), to_json(a)?)))
             .collect::<Result<_, StoreError>>()?;
-        self.write(move |conn| {
-            let mut put = conn
-                .prepare_cached(
-                    "INSERT INTO outbox (id, event) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                )
-                .map_err(backend)?;
-            for (id, event) in &alerts {
-                put.execute(params![id, event]).map_err(backend)?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |conn| insert_outbox(conn, &alerts)).await
     }
 
     async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
