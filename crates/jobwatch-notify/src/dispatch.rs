@@ -13,7 +13,7 @@ use std::future::Future;
 use std::time::{Duration as StdDuration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use jobwatch_store::{IncidentRecord, Store, StoreError};
+use jobwatch_store::{ConflictRetry, IncidentRecord, Store, StoreError};
 use serde_json::Value;
 
 use crate::incoming::Incoming;
@@ -173,7 +173,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         }
         let key = state::subject_key(incoming, self.environment);
         let until = claim_until(now, deadline);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
+        loop {
             let record = self.store.get_incident(&key).await?;
             let (mut doc, version): (SubjectDoc, u64) = decode(record.as_ref(), now);
             let (action, ids) = match &incoming.id {
@@ -211,7 +212,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             };
             match self.write_subject(&key, &doc, version, now).await {
                 Ok(()) => {}
-                Err(StoreError::Conflict) => continue,
+                Err(StoreError::Conflict) if retry.after_conflict().await => continue,
+                Err(StoreError::Conflict) => return Err(NotifyError::Contention),
                 Err(e) => return Err(e.into()),
             }
             let mut outcome = Outcome::of(action);
@@ -219,7 +221,6 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                 .await?;
             return Ok(outcome);
         }
-        Err(NotifyError::Contention)
     }
 
     /// Flushes what is due at `now`: held summaries whose window has closed, digests whose
@@ -262,7 +263,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
     ) -> Result<(), NotifyError> {
         let until = claim_until(now, deadline);
         let mut record = Some(first);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
+        loop {
             let (mut doc, version): (SubjectDoc, u64) = decode(record.as_ref(), now);
             let before = doc.clone();
             let ids = state::flush_subject(&mut doc, self.policy, now, until);
@@ -276,17 +278,17 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             };
             match self.write_subject(&key, &doc, version, now).await {
                 Ok(()) => {}
-                Err(StoreError::Conflict) => {
+                Err(StoreError::Conflict) if retry.after_conflict().await => {
                     record = self.store.get_incident(&key).await?;
                     continue;
                 }
+                Err(StoreError::Conflict) => return Err(NotifyError::Contention),
                 Err(e) => return Err(e.into()),
             }
             return self
                 .deliver(&key, &doc.outgoing, &ids, now, deadline, outcome)
                 .await;
         }
-        Err(NotifyError::Contention)
     }
 
     async fn flush_digest(
@@ -299,7 +301,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         let until = claim_until(now, deadline);
         let key = first.key.clone();
         let mut record = Some(first);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
+        loop {
             let (mut doc, version): (DigestDoc, u64) = decode(record.as_ref(), now);
             let ids = doc.flush(now, until);
             if ids.is_empty() && record.as_ref().and_then(|r| r.due_at) == doc.due() {
@@ -307,17 +310,17 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             }
             match self.write_digest(&key, &doc, version).await {
                 Ok(()) => {}
-                Err(StoreError::Conflict) => {
+                Err(StoreError::Conflict) if retry.after_conflict().await => {
                     record = self.store.get_incident(&key).await?;
                     continue;
                 }
+                Err(StoreError::Conflict) => return Err(NotifyError::Contention),
                 Err(e) => return Err(e.into()),
             }
             return self
                 .deliver(&key, &doc.outgoing, &ids, now, deadline, outcome)
                 .await;
         }
-        Err(NotifyError::Contention)
     }
 
     async fn write_subject(
@@ -421,7 +424,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         for at in [message.created_at, now] {
             let (start, end) = digest_window(at, window);
             let key = digest_key(environment, start);
-            for _ in 0..MAX_ATTEMPTS {
+            let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
+            loop {
                 let record = match self.store.get_incident(&key).await {
                     Ok(record) => record,
                     Err(e) => return Sent::Failed(e.to_string()),
@@ -436,7 +440,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                 }
                 match self.write_digest(&key, &doc, version).await {
                     Ok(()) => return Sent::Delivered,
-                    Err(StoreError::Conflict) => continue,
+                    Err(StoreError::Conflict) if retry.after_conflict().await => continue,
+                    Err(StoreError::Conflict) => break,
                     Err(e) => return Sent::Failed(e.to_string()),
                 }
             }
@@ -453,7 +458,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         now: Timestamp,
     ) -> Result<(), NotifyError> {
         let digest = key.starts_with("digest/");
-        for _ in 0..MAX_ATTEMPTS {
+        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
+        loop {
             let record = self.store.get_incident(key).await?;
             let Some(record) = record else {
                 return Ok(());
@@ -485,11 +491,11 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             };
             match written {
                 Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
+                Err(StoreError::Conflict) if retry.after_conflict().await => continue,
+                Err(StoreError::Conflict) => return Err(NotifyError::Contention),
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(NotifyError::Contention)
     }
 }
 

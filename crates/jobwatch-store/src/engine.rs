@@ -12,6 +12,7 @@ use jobwatch_core::machine::{self, advance, apply_ping};
 use jobwatch_core::{AlertEvent, Ctx, Effects, JobSpec, JobState, Ping, Run};
 use tokio::sync::Notify;
 
+use crate::retry::ConflictRetry;
 use crate::{Commit, JobRecord, Store, StoreError};
 
 /// Compare-and-set attempts before giving up on a very contended job.
@@ -190,7 +191,8 @@ impl<S: Store> Engine<S> {
         new_uuid_hash: &str,
         now: Timestamp,
     ) -> Result<(JobRecord, bool), EngineError> {
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
+        loop {
             let Some(current) = self.store.get_job(spec.slug.as_str()).await? else {
                 let mut state = JobState::new(&spec, now);
                 if paused == Some(true) {
@@ -207,10 +209,8 @@ impl<S: Store> Engine<S> {
                         self.deadline_set(record.next_deadline());
                         return Ok((record, true));
                     }
-                    Err(StoreError::AlreadyExists) => {
-                        backoff(attempt).await;
-                        continue;
-                    }
+                    Err(StoreError::AlreadyExists) if retry.after_conflict().await => continue,
+                    Err(StoreError::AlreadyExists) => return Err(EngineError::Contention),
                     Err(e) => return Err(e.into()),
                 }
             };
@@ -233,8 +233,10 @@ impl<S: Store> Engine<S> {
             if let Some((record, _, ())) = updated {
                 return Ok((record, false));
             }
+            if !retry.after_conflict().await {
+                return Err(EngineError::Contention);
+            }
         }
-        Err(EngineError::Contention)
     }
 
     /// Creates the job with `spec` unless one with its slug exists.
@@ -244,7 +246,8 @@ impl<S: Store> Engine<S> {
         new_uuid_hash: &str,
         now: Timestamp,
     ) -> Result<(JobRecord, bool), EngineError> {
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
+        loop {
             if let Some(existing) = self.store.get_job(spec.slug.as_str()).await? {
                 return Ok((existing, false));
             }
@@ -259,11 +262,11 @@ impl<S: Store> Engine<S> {
                     self.deadline_set(record.next_deadline());
                     return Ok((record, true));
                 }
-                Err(StoreError::AlreadyExists) => backoff(attempt).await,
+                Err(StoreError::AlreadyExists) if retry.after_conflict().await => {}
+                Err(StoreError::AlreadyExists) => return Err(EngineError::Contention),
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Contention)
     }
 
     /// Applies a ping received at `now`.
@@ -363,7 +366,8 @@ impl<S: Store> Engine<S> {
         now: Timestamp,
         change: impl Fn(&mut JobRecord, Ctx<'_>) -> (Effects, T),
     ) -> Result<Option<(JobRecord, Effects, T)>, EngineError> {
-        for attempt in 0..MAX_ATTEMPTS {
+        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
+        loop {
             let mut next = current.clone();
             let (mut fx, out) = change(&mut next, self.ctx(now));
             if next == current && fx.is_empty() {
@@ -372,17 +376,16 @@ impl<S: Store> Engine<S> {
             next.version = current.version + 1;
             match self.commit(&current, &next, &mut fx).await {
                 Ok(()) => return Ok(Some((next, fx, out))),
-                Err(StoreError::Conflict) => {
-                    backoff(attempt).await;
+                Err(StoreError::Conflict) if retry.after_conflict().await => {
                     match self.store.get_job(current.slug()).await? {
                         Some(fresh) => current = fresh,
                         None => return Ok(None),
                     }
                 }
+                Err(StoreError::Conflict) => return Err(EngineError::Contention),
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Contention)
     }
 
     async fn commit(
@@ -411,17 +414,4 @@ impl<S: Store> Engine<S> {
         }
         Ok(())
     }
-}
-
-/// Waits a little before retrying a lost compare-and-set: a random delay that grows with the
-/// attempt, so racing writers spread out instead of colliding again.
-async fn backoff(attempt: usize) {
-    use std::hash::BuildHasher;
-    if attempt == 0 {
-        tokio::task::yield_now().await;
-        return;
-    }
-    let ceiling_us = 100u64 << attempt.min(6);
-    let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt) % ceiling_us;
-    tokio::time::sleep(std::time::Duration::from_micros(jitter)).await;
 }

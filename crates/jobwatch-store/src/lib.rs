@@ -3,18 +3,24 @@
 //! - [`Store`]: what jobwatch needs from a database. Every state change is a compare-and-set
 //!   on the job's version, committed together with its run records and alert events, so
 //!   concurrent pings and sweeps announce each transition exactly once.
-//! - [`Engine`]: pings, sweeps and job administration, driving the pure core through a store.
+//! - [`Engine`]: pings, sweeps and job administration, driving the pure core through a store;
+//!   the daily report and the delivery of the outbox ([`AlertOutlet`]).
+//! - [`ConflictRetry`]: the one retry loop of every compare-and-set writer.
 //! - [`conformance`]: the behaviour every store must show, as one suite each implementation
 //!   runs unchanged.
 
 pub mod conformance;
 mod engine;
 mod incident;
+mod outbox;
 mod record;
+mod retry;
 
 pub use engine::{CommitObserver, Engine, EngineError, JobLookup, PingReceipt, SweepReport};
 pub use incident::IncidentRecord;
+pub use outbox::{AlertOutlet, Delivery, Handover, REPORT_RUNS_PER_JOB};
 pub use record::{JobRecord, StatusCounts, StoredAlert};
+pub use retry::ConflictRetry;
 
 use std::future::Future;
 
