@@ -1,15 +1,17 @@
 //! What arrives at the formatter: SNS records (read leniently, one by one, so one bad record
 //! never spoils the others), classified into jobwatch alert events, CloudWatch alarms, or
 //! anything else, which gets a readable fallback message, never an error.
+//!
+//! Records are read field by field from JSON rather than deserialised into `aws_lambda_events`'
+//! types: a typed read of the event fails whole on one odd record, and a lost alarm is worse
+//! than an ugly one.
 
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, AlertKind, Severity};
 use serde_json::Value;
 
-use crate::alarm::{Alarm, parse_eventbridge_alarm, parse_sns_alarm, render_alarm};
-use crate::message::{GREY, Message, code_block, environment_colour, escape, truncate, when};
+use crate::alarm::{Alarm, parse_eventbridge_alarm, parse_sns_alarm};
 use crate::policy::Class;
-use crate::render::{KindView, kind_view, render_with, unknown_kind_view};
 
 /// One SNS record as the Lambda event carries it (`Records[].Sns`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -220,111 +222,6 @@ impl Notice {
             Notice::Alarm(_) | Notice::Other(_) => deployment,
         }
     }
-
-    pub(crate) fn kind_view(&self) -> Option<KindView> {
-        match self {
-            Notice::Alert(event) => Some(kind_view(event)),
-            Notice::UnknownKind { event, kind } => Some(unknown_kind_view(event, kind)),
-            _ => None,
-        }
-    }
-
-    /// The message posted for this notice on its own (a first occurrence).
-    pub fn render(&self, deployment: &str) -> Value {
-        match self {
-            Notice::Alert(event) => crate::render::render_slack(event),
-            Notice::UnknownKind { event, kind } => {
-                render_with(event, &unknown_kind_view(event, kind))
-            }
-            Notice::Alarm(alarm) => render_alarm(alarm, deployment),
-            Notice::Other(fallback) => render_fallback(fallback, deployment),
-        }
-    }
-
-    /// One line for logs and the console.
-    pub fn console_line(&self) -> String {
-        match self {
-            Notice::Alert(event) => crate::render::console_line(event),
-            Notice::UnknownKind { event, kind } => {
-                let view = unknown_kind_view(event, kind);
-                format!(
-                    "{} [{}] {} {}",
-                    when(event.at),
-                    event.environment,
-                    kind.to_uppercase(),
-                    view.headline
-                )
-            }
-            Notice::Alarm(alarm) => format!(
-                "{} ALARM {} ({})",
-                alarm.changed_at.map(when).unwrap_or_default(),
-                alarm.headline(),
-                truncate(&alarm.reason, 200)
-            ),
-            Notice::Other(fallback) => format!(
-                "MESSAGE {} ({})",
-                truncate(
-                    fallback
-                        .subject
-                        .as_deref()
-                        .unwrap_or(fallback.body.lines().next().unwrap_or("")),
-                    200
-                ),
-                fallback.why
-            ),
-        }
-    }
-}
-
-/// The readable fallback: the subject as the title, the message as text (JSON pretty-printed
-/// in a code block).
-pub fn render_fallback(fallback: &Fallback, environment: &str) -> Value {
-    let first_line = fallback
-        .body
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    let title = fallback
-        .subject
-        .clone()
-        .unwrap_or_else(|| match &fallback.topic {
-            Some(topic) => format!("Message on {topic}"),
-            None => "Message".to_string(),
-        });
-    let colour = if environment.is_empty() {
-        GREY
-    } else {
-        environment_colour(environment)
-    };
-    let looks_like_json = fallback.body.trim_start().starts_with(['{', '[']);
-    let summary = if fallback.subject.is_some() || first_line.is_empty() || looks_like_json {
-        title.clone()
-    } else {
-        truncate(first_line, 120)
-    };
-    let mut message = Message::new(
-        &format!("[{}] {}", escape(environment), escape(&summary)),
-        colour,
-    );
-    message.header(&format!("📨 {title}"));
-    if looks_like_json {
-        message.section(&code_block(&fallback.body, 2_900));
-    } else {
-        // Long text: its first sections (cut before escaping, so no escape is split).
-        let chars: Vec<char> = fallback.body.chars().collect();
-        for chunk in chars.chunks(2_000).take(3) {
-            message.section(&escape(&chunk.iter().collect::<String>()));
-        }
-    }
-    let mut context = format!("jobwatch · shown as is: {}", escape(&fallback.why));
-    if let Some(topic) = &fallback.topic {
-        context.push_str(&format!(" · topic {}", escape(topic)));
-    }
-    if let Some(at) = fallback.received_at {
-        context.push_str(&format!(" · at {}", when(at)));
-    }
-    message.context(&context);
-    message.into_payload()
 }
 
 #[cfg(test)]

@@ -1,30 +1,35 @@
 //! jobwatch-notify: alerts to people. Every Slack message of jobwatch comes from here:
 //!
 //! - [`incoming`]: SNS records read leniently and classified (jobwatch alert events,
-//!   CloudWatch alarms in every shape, anything else as a readable fallback);
-//! - [`render_slack`] (job alerts), [`alarm::render_alarm`], the fallback, summaries and
-//!   digests: Block Kit inside an attachment coloured by environment, always within Slack's
-//!   limits ([`message`]);
+//!   CloudWatch alarms in every shape ([`alarm`]: the model and its parsers), anything else as
+//!   a readable fallback);
+//! - [`render`]: every message, per thing shown and per target (Slack Block Kit inside an
+//!   attachment coloured by environment, always within Slack's limits, built with
+//!   [`message`]; the console line);
 //! - [`policy`]: what each environment posts, and how; [`fatigue`]: the per-key rules that
-//!   keep alert storms readable; [`state`]: both over the stored notification state;
+//!   keep alert storms readable; [`state`]: both decided over the stored notification state;
 //! - [`dispatch`]: the decisions made durable through the `Store` and delivered through a
 //!   [`Sender`] (the formatter and sweeper Lambdas, and `jobwatch serve`);
+//!   [`Notifier::handle_batch`]: the formatter's handling of one Lambda event's records;
 //! - [`SlackClient`]: an incoming webhook with bounded retries (429 honouring
 //!   `Retry-After`, 5xx, timeouts; never other 4xx).
 
 pub mod alarm;
+mod batch;
 pub mod dispatch;
 pub mod fatigue;
 pub mod incoming;
 pub mod message;
 pub mod policy;
-mod render;
+pub mod render;
 mod slack;
 pub mod state;
+mod stored;
 
+pub use batch::BatchOutcome;
 pub use dispatch::{FlushReport, Notifier, NotifyError, Outcome, Sender, Webhooks, flush_due};
 pub use incoming::{Incoming, Notice, SnsRecord, classify, sns_records};
 pub use policy::{Class, Delivery, Fatigue, POLICY_VARIABLES, Policy, Rule};
-pub use render::{console_line, render_slack};
+pub use render::{console_line, render_alarm, render_fallback, render_slack};
 pub use slack::{DeliveryError, SlackClient, http_client};
 pub use state::{Action, Route};

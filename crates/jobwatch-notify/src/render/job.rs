@@ -1,13 +1,12 @@
-//! The one renderer for job alerts: Slack payloads and console lines come from here only.
-//! Each alert kind is one arm in [`kind_view`] (headline and icon); everything else about a
-//! message is shared.
+//! The Slack message of a job alert (every kind, and the daily report). Each alert kind is one
+//! arm in [`kind_view`] (headline and icon, which the console line shares); everything else
+//! about a message is shared.
 
 use jobwatch_core::{AlertEvent, AlertKind, DailyReport, Severity};
 use serde_json::Value;
 
 use crate::message::{
-    GREEN, Message, code_block, duration, environment_colour, escape, inline_code, link, truncate,
-    when,
+    GREEN, Message, code_block, duration, environment_colour, escape, inline_code, link, when,
 };
 
 /// The output excerpt's share of a message.
@@ -232,49 +231,4 @@ fn report_blocks(message: &mut Message, report: &DailyReport) {
         })
         .collect();
     message.lines(&lines);
-}
-
-/// One line for the console: `2026-01-15 09:05:00 UTC [prod] MISSED backup did not run ...`.
-pub fn console_line(event: &AlertEvent) -> String {
-    let kind = kind_view(event);
-    let mut line = format!(
-        "{} [{}] {} {}",
-        when(event.at),
-        event.environment,
-        kind.name.to_uppercase(),
-        kind.headline
-    );
-    if let Some(t) = event.expected_at {
-        line.push_str(&format!(" · expected {}", when(t)));
-    }
-    if let Some(ms) = event.duration_ms {
-        line.push_str(&format!(" · took {}", duration(ms)));
-    }
-    if let Some(outage) = &event.outage {
-        let was = if event.kind == AlertKind::StillDown {
-            "down for"
-        } else {
-            "was down"
-        };
-        line.push_str(&format!(
-            " · {was} {} ({} missed, {} failed)",
-            duration(outage.duration_ms),
-            outage.runs_missed,
-            outage.runs_failed
-        ));
-    }
-    if let Some(report) = &event.report {
-        line.push_str(&format!(
-            " · {} jobs, {} down, {} runs, {} failed, {} missed",
-            report.jobs_total, report.jobs_down, report.runs, report.failures, report.misses
-        ));
-    }
-    if let Some(last) = event
-        .output_excerpt
-        .as_deref()
-        .and_then(|o| o.lines().last())
-    {
-        line.push_str(&format!(" · {}", truncate(last, 200)));
-    }
-    line
 }

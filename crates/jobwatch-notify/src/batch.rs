@@ -1,0 +1,99 @@
+//! The formatter's work on one Lambda event: every SNS record classified and handled on its
+//! own (one bad record never spoils the others), each jobwatch alert acknowledged in the
+//! outbox once its delivery is settled (so the sweeper does not publish it again), then the
+//! held summaries and digests that came due flushed. What the AWS adapter adds around it is
+//! only the deadline, metrics and the invocation's result.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use jiff::Timestamp;
+use jobwatch_core::AlertEvent;
+use jobwatch_store::Store;
+
+use crate::dispatch::{FlushReport, Notifier, Sender};
+use crate::incoming::{Incoming, Notice, SnsRecord, classify};
+
+/// What became of a batch of records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Each record's action name ([`crate::Action::name`], or `error`), in record order.
+    pub actions: Vec<&'static str>,
+    /// Records whose delivery is not settled: kept in the store, retried later.
+    pub undelivered: usize,
+    /// The flush of held notifications, or why it failed (the next flush retries).
+    pub flushed: Result<FlushReport, String>,
+}
+
+impl BatchOutcome {
+    /// How many records ended with each action.
+    pub fn tally(&self) -> BTreeMap<&'static str, u64> {
+        let mut tally = BTreeMap::new();
+        for action in &self.actions {
+            *tally.entry(*action).or_insert(0) += 1;
+        }
+        tally
+    }
+}
+
+impl<S: Store, T: Sender> Notifier<'_, S, T> {
+    /// Handles every record, then flushes what came due, delivering until `deadline`.
+    /// `outbox_token` names a jobwatch alert's outbox entry (the store's own rule), so a
+    /// delivered alert is acknowledged there.
+    pub async fn handle_batch(
+        &self,
+        records: &[SnsRecord],
+        outbox_token: impl Fn(&AlertEvent) -> String,
+        deadline: Instant,
+    ) -> BatchOutcome {
+        let mut outcome = BatchOutcome {
+            actions: Vec::with_capacity(records.len()),
+            undelivered: 0,
+            flushed: Ok(FlushReport::default()),
+        };
+        for record in records {
+            let incoming = classify(record);
+            let line = incoming.notice.console_line();
+            let action = match self.handle(&incoming, Timestamp::now(), deadline).await {
+                Ok(handled) => {
+                    tracing::info!(action = ?handled.action, delivered = handled.delivered, failed = handled.failed, "{line}");
+                    if handled.is_settled() {
+                        self.acknowledge(&incoming, &outbox_token).await;
+                    } else {
+                        outcome.undelivered += 1;
+                    }
+                    handled.action.name()
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "handling a message failed: {line}");
+                    outcome.undelivered += 1;
+                    "error"
+                }
+            };
+            outcome.actions.push(action);
+        }
+        outcome.flushed = self
+            .flush_due(Timestamp::now(), deadline)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "flushing held notifications failed; the sweeper retries");
+                e.to_string()
+            });
+        outcome
+    }
+
+    /// Takes a jobwatch alert out of the outbox, so the sweeper does not publish it again.
+    async fn acknowledge(
+        &self,
+        incoming: &Incoming,
+        outbox_token: &impl Fn(&AlertEvent) -> String,
+    ) {
+        let event = match &incoming.notice {
+            Notice::Alert(event) | Notice::UnknownKind { event, .. } => event,
+            _ => return,
+        };
+        if let Err(e) = self.store.ack_alerts(&[outbox_token(event)]).await {
+            tracing::warn!(alert = %event.id, error = %e, "acknowledging the alert failed; a republished copy will be recognised");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Every message jobwatch shows a person comes from here, one module per thing shown, for
+//! both targets: Slack (Block Kit inside an attachment coloured by environment, always within
+//! Slack's limits, built with `crate::message`) and the console line.
+//!
+//! - [`job`]: job alerts of every kind and the daily report (Slack);
+//! - [`console`]: the console and log line of every alert and notice;
+//! - [`alarm`]: CloudWatch alarm state changes (Slack);
+//! - [`fallback`]: anything else published to the topic (Slack);
+//! - [`fatigue`]: summaries and digests (Slack);
+//! - [`notice`]: a notice's own message, whichever of the above it is.
+
+pub mod alarm;
+pub mod console;
+pub mod fallback;
+pub mod fatigue;
+pub mod job;
+mod notice;
+
+pub use alarm::render_alarm;
+pub use console::console_line;
+pub use fallback::render_fallback;
+pub use fatigue::{digest_text, render_digest, render_summary, summary_headline};
+pub use job::render_slack;
