@@ -2,6 +2,10 @@
 //! Lambda serves the very same [`jobwatch_api::Api`] as the local server. A malformed event
 //! is answered with a 400 and a one-line reason, never an invocation error: the runtime loop
 //! keeps serving.
+//!
+//! The event is read field by field from JSON rather than deserialised into
+//! `aws_lambda_events`' types: a typed read fails whole on one missing or mistyped field, and
+//! could then only say "bad event", where this names the field.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

@@ -3,10 +3,17 @@
 //! to SNS, writing run output to CloudWatch Logs, Embedded Metric Format lines, secrets
 //! read once per process, Slack webhooks read from Secrets Manager, and what each function needs
 //! from its deployment ([`functions`]).
+//!
+//! Each Lambda's per-invocation work is a service here ([`ingest::Ingest`],
+//! [`sweeper::Sweeper`], [`formatter::Formatter`]) over the library use cases; a Lambda `main`
+//! only reads its configuration, builds the clients once and hands the service to the
+//! runtime.
 
 pub mod emf;
+pub mod formatter;
 pub mod function_url;
 pub mod functions;
+pub mod ingest;
 pub mod lambda;
 pub mod metrics;
 pub mod observer;
@@ -15,3 +22,4 @@ pub mod run_log;
 pub mod sdk;
 pub mod secrets;
 pub mod slack;
+pub mod sweeper;

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{Context, Result};
@@ -19,7 +19,7 @@ use jobwatch_notify::{
     Class, Delivery, Incoming, Notifier, Policy, SlackClient, Webhooks, console_line,
 };
 use jobwatch_sqlite::SqliteStore;
-use jobwatch_store::{Engine, Store};
+use jobwatch_store::{AlertOutlet, Engine, Handover, Store, StoredAlert};
 use tokio::sync::watch;
 
 /// Prints a line to stdout, ignoring a closed or full pipe: the console is a convenience, and
@@ -319,72 +319,97 @@ struct Outlet {
 
 /// Time one alert's delivery may take, retries included.
 const DELIVERY_BUDGET: StdDuration = StdDuration::from_secs(30);
+/// Outbox entries read per delivery round.
+const DELIVERY_PAGE: usize = 100;
 
-/// Delivers the outbox: each alert printed once to the console and handed to the policy
-/// (posted, held for a summary, digested or logged only); acknowledged only once that is
-/// settled (or Slack refused it for good), so a crash or outage loses nothing. Held summaries,
-/// digests and retries are flushed as they come due.
+/// The console and Slack as the outbox's outlet: each alert printed once, then handed to the
+/// policy (posted, held for a summary, digested or logged only). Settled once that is (or
+/// Slack refused it for good); a failure blocks the alerts after it, so they keep their order.
+struct ConsoleAndSlack<'a, S> {
+    engine: &'a Engine<S>,
+    outlet: &'a Outlet,
+    /// Alerts printed and not yet settled: printed again only after a restart.
+    printed: Mutex<HashSet<String>>,
+}
+
+impl<S: Store> AlertOutlet for ConsoleAndSlack<'_, S> {
+    async fn hand_over(&self, alert: &StoredAlert) -> Handover {
+        let first_time = self
+            .printed
+            .lock()
+            .map(|mut printed| printed.insert(alert.token.clone()))
+            .unwrap_or(true);
+        if first_time {
+            say!("ALERT {}", console_line(&alert.event));
+        }
+        let settled = match &self.outlet.slack {
+            None => true,
+            Some(sender) => {
+                let notifier = Notifier {
+                    store: self.engine.store(),
+                    sender,
+                    policy: &self.outlet.policy,
+                    environment: &self.outlet.environment,
+                };
+                let incoming = Incoming::alert(alert.event.clone());
+                let deadline = Instant::now() + DELIVERY_BUDGET;
+                match notifier.handle(&incoming, Timestamp::now(), deadline).await {
+                    Ok(outcome) => {
+                        tracing::debug!(alert = %alert.event.id, action = ?outcome.action, "alert handled");
+                        if !outcome.is_settled() {
+                            tracing::warn!(alert = %alert.event.id, "Slack delivery failed; will retry");
+                        }
+                        outcome.is_settled()
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, alert = %alert.event.id, "handling the alert failed; will retry");
+                        false
+                    }
+                }
+            }
+        };
+        if !settled {
+            return Handover::Blocked;
+        }
+        if let Ok(mut printed) = self.printed.lock() {
+            printed.remove(&alert.token);
+        }
+        Handover::Settled
+    }
+}
+
+/// Delivers the outbox through [`ConsoleAndSlack`], acknowledging each alert only once it is
+/// settled, so a crash or outage loses nothing. Held summaries, digests and retries are
+/// flushed as they come due.
 async fn delivery_loop<S: Store>(
     engine: Arc<Engine<S>>,
     outlet: Outlet,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut printed: HashSet<String> = HashSet::new();
+    let console_and_slack = ConsoleAndSlack {
+        engine: &engine,
+        outlet: &outlet,
+        printed: Mutex::new(HashSet::new()),
+    };
     let mut retry_after = StdDuration::from_secs(1);
     loop {
-        let mut failed = false;
-        let notifier = outlet.slack.as_ref().map(|sender| Notifier {
-            store: engine.store(),
-            sender,
-            policy: &outlet.policy,
-            environment: &outlet.environment,
-        });
-        match engine.store().pending_alerts(100).await {
-            Ok(pending) => {
-                for alert in pending {
-                    if printed.insert(alert.token.clone()) {
-                        say!("ALERT {}", console_line(&alert.event));
-                    }
-                    let settled = match &notifier {
-                        None => true,
-                        Some(notifier) => {
-                            let incoming = Incoming::alert(alert.event.clone());
-                            let deadline = Instant::now() + DELIVERY_BUDGET;
-                            match notifier.handle(&incoming, Timestamp::now(), deadline).await {
-                                Ok(outcome) => {
-                                    tracing::debug!(alert = %alert.event.id, action = ?outcome.action, "alert handled");
-                                    if !outcome.is_settled() {
-                                        tracing::warn!(alert = %alert.event.id, "Slack delivery failed; will retry");
-                                    }
-                                    outcome.is_settled()
-                                }
-                                Err(e) => {
-                                    tracing::error!(error = %e, alert = %alert.event.id, "handling the alert failed; will retry");
-                                    false
-                                }
-                            }
-                        }
-                    };
-                    if !settled {
-                        failed = true;
-                        break; // keep order: retry from this alert
-                    }
-                    if let Err(e) = engine
-                        .store()
-                        .ack_alerts(std::slice::from_ref(&alert.token))
-                        .await
-                    {
-                        tracing::error!(error = %e, "acknowledging an alert failed");
-                    }
-                    printed.remove(&alert.token);
-                }
-            }
+        let mut failed = match engine
+            .deliver_outbox(&console_and_slack, Timestamp::now(), DELIVERY_PAGE)
+            .await
+        {
+            Ok(delivery) => delivery.failed > 0,
             Err(e) => {
                 tracing::error!(error = %e, "reading pending alerts failed");
-                failed = true;
+                true
             }
-        }
-        if let Some(notifier) = &notifier {
+        };
+        if let Some(sender) = &outlet.slack {
+            let notifier = Notifier {
+                store: engine.store(),
+                sender,
+                policy: &outlet.policy,
+                environment: &outlet.environment,
+            };
             match notifier
                 .flush_due(Timestamp::now(), Instant::now() + DELIVERY_BUDGET)
                 .await
@@ -433,8 +458,6 @@ async fn report_loop<S: Store>(
     schedule: jobwatch_core::Schedule,
     mut stopped: watch::Receiver<bool>,
 ) {
-    /// Runs per job read for the report.
-    const RUNS_PER_JOB: usize = 200;
     loop {
         let Some(next) = schedule.next_after(Timestamp::now()) else {
             return;
@@ -447,26 +470,9 @@ async fn report_loop<S: Store>(
             _ = tokio::time::sleep(StdDuration::from_millis(u64::try_from(wait).unwrap_or(0))) => {}
             _ = stopped.changed() => return,
         }
-        let store = engine.store();
-        let jobs = match store.list_jobs().await {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::error!(error = %e, "daily report: listing jobs failed");
-                continue;
-            }
-        };
-        let mut inputs = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let runs = store
-                .runs(job.slug(), RUNS_PER_JOB)
-                .await
-                .unwrap_or_default();
-            inputs.push((job.spec, job.state, runs));
-        }
-        let report = jobwatch_core::report::daily_report(engine.environment(), &inputs, next);
-        match store.enqueue_alerts(std::slice::from_ref(&report)).await {
-            Ok(()) => engine.alerts_added().notify_one(),
-            Err(e) => tracing::error!(error = %e, "daily report: queueing failed"),
+        // Queued in the outbox, so it reaches the console and Slack by the alerts' path.
+        if let Err(e) = engine.daily_report(next).await {
+            tracing::error!(error = %e, "daily report failed");
         }
     }
 }

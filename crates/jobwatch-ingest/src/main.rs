@@ -1,7 +1,8 @@
 //! `jobwatch-ingest`: the ping ingest Lambda. Jobs call its Function URL exactly as they would
 //! call Healthchecks.io; operators use the admin API on the same URL. It serves the very same
-//! API as `jobwatch serve`, on DynamoDB, and for every committed change emits EMF metrics,
-//! writes the run's output to CloudWatch Logs and publishes alert events to SNS.
+//! API as `jobwatch serve` ([`jobwatch_aws::ingest`]), on DynamoDB, and for every committed
+//! change emits EMF metrics, writes the run's output to CloudWatch Logs and publishes alert
+//! events to SNS.
 //!
 //! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, `JOBWATCH_PING_KEY_SECRET`,
 //! `JOBWATCH_API_KEY_SECRET` (Secrets Manager ids), and optionally `JOBWATCH_ALERT_TOPIC_ARN`,
@@ -12,7 +13,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret};
+use jobwatch_aws::ingest::Ingest;
 use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::observer::LambdaObserver;
 use jobwatch_aws::publisher::AlertPublisher;
@@ -21,92 +22,46 @@ use jobwatch_dynamo::DynamoStore;
 use jobwatch_store::Engine;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-use tokio::sync::OnceCell;
 
-/// Everything built once per cold start.
-struct Ingest {
-    engine: Arc<Engine<DynamoStore>>,
-    secrets: aws_sdk_secretsmanager::Client,
-    ping_key_secret: String,
-    api_key_secret: String,
-    public_url: Option<String>,
-    /// Built on the first invocation: the keys come from Secrets Manager once, then never again.
-    api: OnceCell<Api<DynamoStore>>,
-}
-
-impl Ingest {
-    async fn from_env() -> anyhow::Result<Ingest> {
-        let table = required("JOBWATCH_TABLE")?;
-        let environment = required("JOBWATCH_ENV")?;
-        let ping_key_secret = required("JOBWATCH_PING_KEY_SECRET")?;
-        let api_key_secret = required("JOBWATCH_API_KEY_SECRET")?;
-        let retention_days = match optional("JOBWATCH_RUN_RETENTION_DAYS") {
-            Some(days) => days.parse().with_context(|| {
-                format!("JOBWATCH_RUN_RETENTION_DAYS is not a number of days: {days}")
-            })?,
-            None => jobwatch_dynamo::DEFAULT_RUN_RETENTION_DAYS,
-        };
-        let sdk = jobwatch_aws::sdk::from_env()?;
-        let region = sdk.region().map(ToString::to_string).unwrap_or_default();
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
-            .with_run_retention_days(retention_days);
-        let observer = LambdaObserver {
-            environment: environment.clone(),
-            publisher: optional("JOBWATCH_ALERT_TOPIC_ARN")
-                .map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn)),
-            run_logs: optional("JOBWATCH_RUN_LOG_GROUP").map(|group| {
-                RunLogWriter::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), group, region)
-            }),
-        };
-        Ok(Ingest {
-            engine: Arc::new(Engine::new(store, environment).with_observer(Arc::new(observer))),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-            ping_key_secret,
-            api_key_secret,
-            public_url: optional("JOBWATCH_PUBLIC_URL"),
-            api: OnceCell::new(),
-        })
-    }
-
-    async fn api(&self, event: &Value) -> Result<&Api<DynamoStore>, Error> {
-        self.api
-            .get_or_try_init(|| async {
-                let (ping_key, api_key) = tokio::try_join!(
-                    jobwatch_aws::secrets::read_key(&self.secrets, &self.ping_key_secret),
-                    jobwatch_aws::secrets::read_key(&self.secrets, &self.api_key_secret),
-                )?;
-                let public_url = self
-                    .public_url
-                    .clone()
-                    .or_else(|| jobwatch_aws::function_url::public_url(event))
-                    .unwrap_or_default();
-                let config = ApiConfig {
-                    public_url,
-                    api_key: Secret::from_plain(&api_key),
-                    ping_key: Secret::from_plain(&ping_key),
-                    ping_body_limit: DEFAULT_PING_BODY_LIMIT,
-                };
-                Ok::<_, String>(Api::new(Arc::clone(&self.engine), config))
-            })
-            .await
-            .map_err(Error::from)
-    }
+fn ingest_from_env() -> anyhow::Result<Ingest> {
+    let table = required("JOBWATCH_TABLE")?;
+    let environment = required("JOBWATCH_ENV")?;
+    let ping_key_secret = required("JOBWATCH_PING_KEY_SECRET")?;
+    let api_key_secret = required("JOBWATCH_API_KEY_SECRET")?;
+    let retention_days = match optional("JOBWATCH_RUN_RETENTION_DAYS") {
+        Some(days) => days.parse().with_context(|| {
+            format!("JOBWATCH_RUN_RETENTION_DAYS is not a number of days: {days}")
+        })?,
+        None => jobwatch_dynamo::DEFAULT_RUN_RETENTION_DAYS,
+    };
+    let sdk = jobwatch_aws::sdk::from_env()?;
+    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+        .with_run_retention_days(retention_days);
+    let observer = LambdaObserver {
+        environment: environment.clone(),
+        publisher: optional("JOBWATCH_ALERT_TOPIC_ARN")
+            .map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn)),
+        run_logs: optional("JOBWATCH_RUN_LOG_GROUP").map(|group| {
+            RunLogWriter::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), group, region)
+        }),
+    };
+    Ok(Ingest::new(
+        Engine::new(store, environment).with_observer(Arc::new(observer)),
+        aws_sdk_secretsmanager::Client::new(&sdk),
+        ping_key_secret,
+        api_key_secret,
+        optional("JOBWATCH_PUBLIC_URL"),
+    ))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     jobwatch_aws::lambda::init_tracing();
-    let ingest = Arc::new(
-        Ingest::from_env()
-            .await
-            .map_err(|e| Error::from(format!("{e:#}")))?,
-    );
+    let ingest = Arc::new(ingest_from_env().map_err(|e| Error::from(format!("{e:#}")))?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let ingest = Arc::clone(&ingest);
-        async move {
-            let api = ingest.api(&event.payload).await?;
-            Ok::<Value, Error>(jobwatch_aws::function_url::handle(api, &event.payload).await)
-        }
+        async move { ingest.handle(&event.payload).await.map_err(Error::from) }
     }))
     .await
 }

@@ -1,0 +1,71 @@
+//! The ingest Lambda's work: Function URL events served by the very same
+//! [`jobwatch_api::Api`] as `jobwatch serve`, on DynamoDB. The ping and API keys are read
+//! from Secrets Manager on the first invocation, then never again in that container.
+
+use std::sync::Arc;
+
+use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret};
+use jobwatch_dynamo::DynamoStore;
+use jobwatch_store::Engine;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+/// Everything an ingest invocation uses, built once per cold start.
+pub struct Ingest {
+    engine: Arc<Engine<DynamoStore>>,
+    secrets: aws_sdk_secretsmanager::Client,
+    ping_key_secret: String,
+    api_key_secret: String,
+    /// The public base URL of links (none: the Function URL the first event was sent to).
+    public_url: Option<String>,
+    api: OnceCell<Api<DynamoStore>>,
+}
+
+impl Ingest {
+    pub fn new(
+        engine: Engine<DynamoStore>,
+        secrets: aws_sdk_secretsmanager::Client,
+        ping_key_secret: String,
+        api_key_secret: String,
+        public_url: Option<String>,
+    ) -> Ingest {
+        Ingest {
+            engine: Arc::new(engine),
+            secrets,
+            ping_key_secret,
+            api_key_secret,
+            public_url,
+            api: OnceCell::new(),
+        }
+    }
+
+    /// Answers one Function URL event. Fails only while the keys cannot be read (the
+    /// invocation fails and is retried); every request gets an HTTP answer otherwise.
+    pub async fn handle(&self, event: &Value) -> Result<Value, String> {
+        let api = self.api(event).await?;
+        Ok(crate::function_url::handle(api, event).await)
+    }
+
+    async fn api(&self, event: &Value) -> Result<&Api<DynamoStore>, String> {
+        self.api
+            .get_or_try_init(|| async {
+                let (ping_key, api_key) = tokio::try_join!(
+                    crate::secrets::read_key(&self.secrets, &self.ping_key_secret),
+                    crate::secrets::read_key(&self.secrets, &self.api_key_secret),
+                )?;
+                let public_url = self
+                    .public_url
+                    .clone()
+                    .or_else(|| crate::function_url::public_url(event))
+                    .unwrap_or_default();
+                let config = ApiConfig {
+                    public_url,
+                    api_key: Secret::from_plain(&api_key),
+                    ping_key: Secret::from_plain(&ping_key),
+                    ping_body_limit: DEFAULT_PING_BODY_LIMIT,
+                };
+                Ok::<_, String>(Api::new(Arc::clone(&self.engine), config))
+            })
+            .await
+    }
+}
