@@ -11,6 +11,7 @@ pub mod machine;
 pub mod report;
 pub mod report_types;
 pub mod run;
+pub mod settings;
 
 pub use alert::{ALERT_SCHEMA_VERSION, AlertEvent, AlertKind, JobSummary, OutageSummary};
 pub use duration::Duration;
