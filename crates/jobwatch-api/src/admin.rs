@@ -144,7 +144,7 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Reply> {
 /// The JSON view of a job: its definition with every setting explicit, its state and URLs.
 fn view<S: Store>(api: &Api<S>, job: &JobRecord, now: Timestamp, uuid: Option<&str>) -> Value {
     let state = &job.state;
-    let mut value = serde_json::to_value(job.spec.to_doc()).unwrap_or_else(|_| json!({}));
+    let mut value = job.spec.to_settings_object();
     let base = api.config.public_url.trim_end_matches('/');
     let key = api.config.ping_key.plain().unwrap_or("<ping-key>");
     let extra = json!({
@@ -162,16 +162,16 @@ fn view<S: Store>(api: &Api<S>, job: &JobRecord, now: Timestamp, uuid: Option<&s
         "running": state.open_runs.iter().filter(|r| !r.timed_out).count(),
         "ping_url": format!("{base}/ping/{key}/{}", job.slug()),
     });
-    if let (Value::Object(map), Value::Object(extra)) = (&mut value, extra) {
-        map.extend(extra);
-        if let Some(uuid) = uuid {
-            map.insert(
-                "ping_url_uuid".into(),
-                Value::String(format!("{base}/ping/{uuid}")),
-            );
-        }
+    if let Value::Object(extra) = extra {
+        value.extend(extra);
     }
-    value
+    if let Some(uuid) = uuid {
+        value.insert(
+            "ping_url_uuid".into(),
+            Value::String(format!("{base}/ping/{uuid}")),
+        );
+    }
+    Value::Object(value)
 }
 
 async fn list<S: Store>(api: &Api<S>, now: Timestamp) -> Result<Reply, Reply> {

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use jobwatch_core::{Duration, JobDoc, Severity, Slug};
 use jobwatch_tests::serve_process::{ServeProcess, clean_env};
 use serde_json::Value;
 
@@ -240,6 +241,140 @@ fn environment_sections_add_jobs_and_override_settings() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn late_alert_and_repeat_interval_alone_are_updates_top_level_and_per_environment() {
+    let server = server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("jobs.toml");
+    let write = |text: &str| std::fs::write(&file, text).expect("write");
+    let heartbeat = "[jobs.heartbeat]\nevery = \"1m\"\n";
+    write(heartbeat);
+    apply(&server, &file, &[]);
+
+    // Each setting alone, top level: planned, applied, and then nothing left to change.
+    let with_late = format!("{heartbeat}late_alert = true\n");
+    write(&with_late);
+    let out = apply(&server, &file, &[]);
+    assert_eq!(
+        plan_lines(&out),
+        ["~ update    heartbeat  late_alert: false -> true"]
+    );
+    assert!(
+        out.contains("updated heartbeat\nApplied: 0 created, 1 updated, 0 deleted."),
+        "{out}"
+    );
+    assert_eq!(job(&server, "heartbeat")["late_alert"], true);
+    let with_both = format!("{with_late}repeat_interval = \"2h\"\n");
+    write(&with_both);
+    let out = apply(&server, &file, &[]);
+    assert_eq!(
+        plan_lines(&out),
+        ["~ update    heartbeat  repeat_interval: none -> 2h"]
+    );
+    assert!(
+        out.contains("Applied: 0 created, 1 updated, 0 deleted."),
+        "{out}"
+    );
+    assert_eq!(job(&server, "heartbeat")["repeat_interval"], "2h");
+    let out = apply(&server, &file, &[]);
+    assert_eq!(plan_lines(&out), ["= unchanged heartbeat"]);
+
+    // Each setting alone, as an environment's override of the top-level job.
+    let env_late = format!("{with_both}\n[env.prod.jobs.heartbeat]\nlate_alert = false\n");
+    write(&env_late);
+    let out = apply(&server, &file, &["--env", "prod"]);
+    assert_eq!(
+        plan_lines(&out),
+        ["~ update    heartbeat  late_alert: true -> false"]
+    );
+    assert!(
+        out.contains("Applied: 0 created, 1 updated, 0 deleted."),
+        "{out}"
+    );
+    let job_now = job(&server, "heartbeat");
+    assert_eq!(
+        (&job_now["late_alert"], &job_now["repeat_interval"]),
+        (&Value::from(false), &Value::from("2h")),
+        "the rest stays"
+    );
+    write(&format!("{env_late}repeat_interval = \"30m\"\n"));
+    let out = apply(&server, &file, &["--env", "prod"]);
+    assert_eq!(
+        plan_lines(&out),
+        ["~ update    heartbeat  repeat_interval: 2h -> 30m"]
+    );
+    assert!(
+        out.contains("Applied: 0 created, 1 updated, 0 deleted."),
+        "{out}"
+    );
+    assert_eq!(job(&server, "heartbeat")["repeat_interval"], "30m");
+    let out = apply(&server, &file, &["--env", "prod"]);
+    assert_eq!(plan_lines(&out), ["= unchanged heartbeat"]);
+}
+
+/// A cron job with every setting away from its default. A struct literal without `..`: a new
+/// `JobDoc` field does not compile until it is given a value here, and the test below then
+/// checks that it reaches the server.
+fn every_setting() -> JobDoc {
+    JobDoc {
+        schedule: Some("*/5 * * * *".into()),
+        tz: Some("Asia/Seoul".into()),
+        every: None,
+        grace: Some(Duration::from_mins(2)),
+        max_runtime: Some(Duration::from_hours(2)),
+        min_runtime: Some(Duration::from_secs(10)),
+        failure_threshold: Some(3),
+        recovery_threshold: Some(2),
+        severity: Some(Severity::Critical),
+        tags: Some(vec!["db".into()]),
+        description: Some("nightly dump".into()),
+        late_alert: Some(true),
+        repeat_interval: Some(Duration::from_hours(8)),
+        paused: None,
+    }
+}
+
+#[test]
+fn every_setting_goes_from_the_file_through_the_plan_to_the_server() {
+    let server = server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("jobs.toml");
+    std::fs::write(&file, "[jobs.full]\nevery = \"1h\"\n").expect("write");
+    apply(&server, &file, &[]);
+
+    let cron = every_setting();
+    let interval = cron.clone().overlay(JobDoc {
+        every: Some(Duration::from_mins(15)),
+        ..JobDoc::default()
+    });
+    for doc in [cron, interval] {
+        // A JSON scalar or list of strings is also TOML.
+        let table: String = doc
+            .settings()
+            .into_iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(name, value)| format!("{name} = {value}\n"))
+            .collect();
+        std::fs::write(&file, format!("[jobs.full]\n{table}")).expect("write");
+        let out = apply(&server, &file, &[]);
+        assert!(
+            out.contains("Applied: 0 created, 1 updated, 0 deleted."),
+            "{out}"
+        );
+        let on_server = job(&server, "full");
+        let explicit = doc
+            .clone()
+            .explicit(Slug::parse("full").expect("slug"))
+            .expect("valid");
+        for (name, value) in explicit.settings() {
+            let shown = on_server.get(name).cloned().unwrap_or(Value::Null);
+            assert_eq!(shown, value, "{name} on the server");
+        }
+        let out = apply(&server, &file, &[]);
+        assert_eq!(plan_lines(&out), ["= unchanged full"], "{table}");
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{JobSpec, Severity};
+use crate::report_types::DailyReport;
 
 /// Bumped on any incompatible change to [`AlertEvent`].
 pub const ALERT_SCHEMA_VERSION: u32 = 1;
@@ -120,7 +121,7 @@ pub struct AlertEvent {
     pub run_log_url: Option<String>,
     /// For `report` events: the summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub report: Option<crate::report::DailyReport>,
+    pub report: Option<DailyReport>,
 }
 
 impl AlertEvent {

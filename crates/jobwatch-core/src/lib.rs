@@ -5,14 +5,17 @@
 pub mod alert;
 pub mod cron;
 pub mod duration;
+pub mod health;
 pub mod job;
 pub mod machine;
 pub mod report;
+pub mod report_types;
 pub mod run;
+pub mod settings;
 
 pub use alert::{ALERT_SCHEMA_VERSION, AlertEvent, AlertKind, JobSummary, OutageSummary};
 pub use duration::Duration;
 pub use job::{JobDoc, JobError, JobSpec, Schedule, Severity, Slug};
 pub use machine::{Ctx, Effects, Health, JobState, Ping, PingEvent, PingOutcome, Status};
-pub use report::DailyReport;
+pub use report_types::DailyReport;
 pub use run::{Run, RunOutcome};

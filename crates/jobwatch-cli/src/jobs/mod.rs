@@ -1,0 +1,328 @@
+//! `jobwatch jobs`: jobs as code. `apply` syncs a TOML jobs file with the admin API, showing a
+//! plan first (create / update / unchanged / delete) the way infrastructure tools do; `list`,
+//! `pause` and `resume` act on single jobs.
+
+mod file;
+mod plan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use jobwatch_core::{Duration, Slug};
+use serde_json::{Value, json};
+
+use self::file::load;
+use self::plan::{Step, plan, render_plan, server_settings, show};
+use crate::client::{AdminClient, AdminOpts, block_on};
+
+#[derive(Args)]
+#[command(
+    about = "Declare jobs as code (apply a jobs file), list, pause and resume them",
+    after_help = "Examples:
+  jobwatch jobs apply -f jobs.toml --dry-run      # show what would change
+  jobwatch jobs apply -f jobs.toml --env prod     # apply, with the [env.prod] overrides
+  jobwatch jobs apply -f jobs.toml --prune        # also delete jobs the file no longer names
+  jobwatch jobs list
+  jobwatch jobs pause nightly-backup --for 2h
+  jobwatch jobs resume nightly-backup
+
+The server and key come from --url / JOBWATCH_URL and --api-key / JOBWATCH_API_KEY."
+)]
+pub struct JobsArgs {
+    #[command(flatten)]
+    admin: AdminOpts,
+    #[command(subcommand)]
+    command: JobsCommand,
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    Apply(ApplyArgs),
+    List(ListArgs),
+    Pause(PauseArgs),
+    Resume(ResumeArgs),
+}
+
+#[derive(Args)]
+#[command(
+    about = "Sync the jobs declared in a TOML file with jobwatch: print the plan, then apply it",
+    after_help = "The file declares one table per job, with the settings of the admin API; an
+[env.<name>.jobs.<slug>] table adds a job for one environment, or overrides settings of a
+top-level job there (selected with --env <name>):
+
+  [jobs.nightly-backup]
+  schedule = \"0 3 * * *\"
+  tz = \"Europe/Berlin\"
+  max_runtime = \"2h\"
+
+  [jobs.heartbeat]
+  every = \"1m\"
+  grace = \"30s\"
+
+  [env.prod.jobs.nightly-backup]
+  severity = \"critical\"
+
+A job on the server is unchanged when every setting (defaults filled in) is equal; an update
+replaces the job's whole definition and keeps its history and state.
+
+Examples:
+  jobwatch jobs apply -f infra/jobs.toml --dry-run
+  jobwatch jobs apply -f infra/jobs.toml --env prod --prune
+  JOBWATCH_URL=https://jobwatch.example.com JOBWATCH_API_KEY=... jobwatch jobs apply -f jobs.toml"
+)]
+struct ApplyArgs {
+    /// The jobs file (TOML).
+    #[arg(short = 'f', long = "file", default_value = "jobs.toml")]
+    file: PathBuf,
+    /// Apply the file's [env.<name>] section on top of its top-level jobs.
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+    /// Also delete jobs the server has and the file does not name.
+    #[arg(long)]
+    prune: bool,
+    /// Print the plan only; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+#[command(
+    about = "List the jobs jobwatch knows, with their schedules and limits",
+    after_help = "Examples:
+  jobwatch jobs list
+  jobwatch jobs list --json | jq '.[].slug'"
+)]
+struct ListArgs {
+    /// Print the jobs as a JSON array, every setting explicit.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+#[command(
+    about = "Stop alerting for a job (for a while, or until resumed)",
+    after_help = "Examples:
+  jobwatch jobs pause nightly-backup --for 2h
+  jobwatch jobs pause reports --until 2026-12-27T08:00:00Z
+  jobwatch jobs pause legacy-import"
+)]
+struct PauseArgs {
+    /// The job's slug.
+    job: String,
+    /// Resume by itself after this long (e.g. 30m, 2h, 1d).
+    #[arg(long = "for", value_name = "DURATION", conflicts_with = "until")]
+    for_: Option<Duration>,
+    /// Resume by itself at this instant (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    until: Option<Timestamp>,
+}
+
+#[derive(Args)]
+#[command(
+    about = "Watch a paused job again, from now",
+    after_help = "Example:
+  jobwatch jobs resume nightly-backup"
+)]
+struct ResumeArgs {
+    /// The job's slug.
+    job: String,
+}
+
+pub fn run(args: JobsArgs) -> ExitCode {
+    let (name, result) = match args.command {
+        JobsCommand::Apply(apply_args) => ("apply", run_async(apply(&args.admin, apply_args))),
+        JobsCommand::List(list_args) => ("list", run_async(list(&args.admin, list_args))),
+        JobsCommand::Pause(pause_args) => ("pause", run_async(pause(&args.admin, pause_args))),
+        JobsCommand::Resume(resume_args) => ("resume", run_async(resume(&args.admin, resume_args))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jobwatch jobs {name}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_async<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
+    block_on(future)?
+}
+
+async fn apply(admin: &AdminOpts, args: ApplyArgs) -> Result<()> {
+    let declared = load(&args.file, args.env.as_deref())?;
+    if declared.is_empty() && args.prune {
+        // An empty file is far more often a mistake than a wish to delete every job.
+        bail!(
+            "{} declares no jobs: refusing to --prune, which would delete every job on the server",
+            args.file.display()
+        );
+    }
+    let client = AdminClient::new(admin)?;
+    let existing = client.list_jobs().await?;
+    let (items, kept) = plan(&declared, &existing, args.prune);
+    let name = args.file.display();
+    print!("{}", render_plan(&items));
+    if !kept.is_empty() {
+        println!(
+            "Kept (not in {name}; --prune deletes them): {}",
+            kept.join(", ")
+        );
+    }
+    let changes = items
+        .iter()
+        .filter(|i| !matches!(i.step, Step::Unchanged))
+        .count();
+    if changes == 0 {
+        println!("No changes: jobwatch matches {name}.");
+        return Ok(());
+    }
+    if args.dry_run {
+        println!("Dry run: nothing was changed. Run again without --dry-run to apply.");
+        return Ok(());
+    }
+    println!();
+    let (mut created, mut updated, mut deleted) = (0, 0, 0);
+    for item in &items {
+        let done = created + updated + deleted;
+        let failed = |e: anyhow::Error| {
+            e.context(format!(
+                "applying '{}' failed after {done} of {changes} changes",
+                item.slug
+            ))
+        };
+        match &item.step {
+            Step::Create { doc, .. } => {
+                let (view, _) = client.put_job(&item.slug, doc).await.map_err(failed)?;
+                created += 1;
+                match view.raw.get("ping_url_uuid").and_then(Value::as_str) {
+                    Some(url) => println!(
+                        "created {} (its UUID ping URL, shown only now: {url})",
+                        item.slug
+                    ),
+                    None => println!("created {}", item.slug),
+                }
+            }
+            Step::Update { doc, .. } => {
+                client.put_job(&item.slug, doc).await.map_err(failed)?;
+                updated += 1;
+                println!("updated {}", item.slug);
+            }
+            Step::Delete => {
+                client.delete_job(&item.slug).await.map_err(failed)?;
+                deleted += 1;
+                println!("deleted {}", item.slug);
+            }
+            Step::Unchanged => {}
+        }
+    }
+    println!("Applied: {created} created, {updated} updated, {deleted} deleted.");
+    Ok(())
+}
+
+// ------------------------------------------------------------------------ list, pause, resume
+
+async fn list(admin: &AdminOpts, args: ListArgs) -> Result<()> {
+    let client = AdminClient::new(admin)?;
+    let mut jobs = client.list_jobs().await?;
+    jobs.sort_by(|a, b| a.slug.cmp(&b.slug));
+    if args.json {
+        let all: Vec<Value> = jobs.into_iter().map(|j| j.raw).collect();
+        println!("{}", serde_json::to_string_pretty(&Value::Array(all))?);
+        return Ok(());
+    }
+    if jobs.is_empty() {
+        println!(
+            "No jobs yet: declare them in a jobs file and run `jobwatch jobs apply -f jobs.toml`."
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|job| {
+            let settings = server_settings(job);
+            let text = |field: &str| show(settings.get(field)).replace("none", "-");
+            let tags = match settings.get("tags") {
+                Some(Value::Array(tags)) if !tags.is_empty() => tags
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => "-".to_string(),
+            };
+            vec![
+                job.slug.clone(),
+                job.schedule_text(),
+                text("grace"),
+                text("max_runtime"),
+                text("severity"),
+                tags,
+                job.status.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        crate::status::table(
+            &[
+                "JOB",
+                "SCHEDULE",
+                "GRACE",
+                "MAX RUNTIME",
+                "SEVERITY",
+                "TAGS",
+                "STATE"
+            ],
+            &rows,
+            None
+        )
+    );
+    Ok(())
+}
+
+/// An instant to the second: sub-second digits are noise on a terminal.
+fn to_second(t: Timestamp) -> Timestamp {
+    t.round(jiff::Unit::Second).unwrap_or(t)
+}
+
+fn parse_slug(job: &str) -> Result<String> {
+    Ok(Slug::parse(job)
+        .map_err(|e| anyhow!("{e}"))?
+        .as_str()
+        .to_string())
+}
+
+async fn pause(admin: &AdminOpts, args: PauseArgs) -> Result<()> {
+    let slug = parse_slug(&args.job)?;
+    let client = AdminClient::new(admin)?;
+    let body = match (args.for_, args.until) {
+        (Some(d), _) => json!({ "for": d.to_string() }),
+        (None, Some(until)) => json!({ "until": until.to_string() }),
+        (None, None) => json!({}),
+    };
+    let view = client.pause(&slug, &body).await?;
+    match view.paused_until {
+        Some(until) => println!(
+            "paused {slug} until {}; it resumes by itself then (`jobwatch jobs resume {slug}` resumes it sooner)",
+            to_second(until)
+        ),
+        None => println!("paused {slug} until `jobwatch jobs resume {slug}`"),
+    }
+    Ok(())
+}
+
+async fn resume(admin: &AdminOpts, args: ResumeArgs) -> Result<()> {
+    let slug = parse_slug(&args.job)?;
+    let client = AdminClient::new(admin)?;
+    let view = client.resume(&slug).await?;
+    match view.next_expected_at {
+        Some(next) => println!(
+            "resumed {slug}: watching it again; next run expected at {}",
+            to_second(next)
+        ),
+        None => println!("resumed {slug}: watching it again"),
+    }
+    Ok(())
+}
