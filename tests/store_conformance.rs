@@ -4,7 +4,7 @@ use jobwatch_tests::fresh_sqlite;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store_passes_the_conformance_suite() {
-    jobwatch_store::conformance::run_all(|| async { fresh_sqlite() }).await;
+    jobwatch_testkit::conformance::run_all(|| async { fresh_sqlite() }).await;
 }
 
 #[test]
@@ -27,7 +27,8 @@ fn rusqlite_mode(path: &std::path::Path) -> String {
 #[tokio::test]
 async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
     use jobwatch_core::{Run, RunOutcome};
-    use jobwatch_store::{Commit, Store, conformance};
+    use jobwatch_store::{Commit, Store};
+    use jobwatch_testkit::conformance;
     let (store, _dir) = fresh_sqlite();
     let now = conformance::t("2026-01-01T00:00:00Z");
     let mut current = conformance::job("chatty", "1m", now);
@@ -68,6 +69,6 @@ async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
 /// The same suite, unchanged, against DynamoDB on moto_server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamo_store_passes_the_conformance_suite() {
-    jobwatch_store::conformance::run_all(|| async { jobwatch_tests::moto::fresh_dynamo().await })
+    jobwatch_testkit::conformance::run_all(|| async { jobwatch_tests::moto::fresh_dynamo().await })
         .await;
 }

@@ -4,10 +4,10 @@
 //!   on the job's version, committed together with its run records and alert events, so
 //!   concurrent pings and sweeps announce each transition exactly once.
 //! - [`Engine`]: pings, sweeps and job administration, driving the pure core through a store.
-//! - [`conformance`]: the behaviour every store must show, as one suite each implementation
-//!   runs unchanged.
+//!
+//! The behaviour every store must show is checked by the conformance suite in
+//! `jobwatch-testkit` (test code, so not shipped here).
 
-pub mod conformance;
 mod engine;
 mod incident;
 mod record;

@@ -13,6 +13,7 @@
 //! - [`serve_process`]: the real `jobwatch serve` binary on a fresh database.
 //! - [`http_client`]: a plain one-request-per-connection HTTP/1.1 client, as `curl` talks.
 
+pub mod conformance;
 pub mod http_client;
 pub mod lambda;
 pub mod serve_process;

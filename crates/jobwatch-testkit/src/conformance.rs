@@ -11,7 +11,7 @@ use jobwatch_core::{
     AlertEvent, AlertKind, Duration, JobDoc, JobSpec, JobState, Run, RunOutcome, Slug,
 };
 
-use crate::{Commit, IncidentRecord, JobRecord, Store, StoreError};
+use jobwatch_store::{Commit, IncidentRecord, JobRecord, Store, StoreError};
 
 /// Runs every check, each on a fresh store from `fresh`.
 pub async fn run_all<S, G, F, Fut>(fresh: F)
@@ -709,7 +709,7 @@ pub async fn concurrent_incident_writes_have_one_winner<S: Store>(store: Arc<S>)
 }
 
 pub async fn status_counts_follow_the_jobs<S: Store>(store: S) {
-    use crate::StatusCounts;
+    use jobwatch_store::StatusCounts;
     let now = t("2026-01-01T00:00:00Z");
     // Deadlines: "a" expects a ping at 01:00, "b" at 02:00, "c" at 00:30.
     for (slug, period) in [("a", "1h"), ("b", "2h"), ("c", "30m")] {
