@@ -1,10 +1,17 @@
-//! The store conformance suite against the embedded SQLite store (a real file in WAL mode).
+//! The store conformance suite against the embedded SQLite store (a real file in WAL mode),
+//! and what only this store promises.
 
-use jobwatch_tests::fresh_sqlite;
+use jobwatch_sqlite::SqliteStore;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_store_passes_the_conformance_suite() {
-    jobwatch_testkit::conformance::run_all(|| async { fresh_sqlite() }).await;
+/// Opens a fresh SQLite store in its own temp dir (kept alive by the returned guard).
+fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("jobwatch.db")).expect("open store");
+    (store, dir)
+}
+
+mod conformance {
+    jobwatch_testkit::conformance_tests!(|| async { super::fresh_sqlite() });
 }
 
 #[test]
@@ -64,11 +71,4 @@ async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
         (1_200, 201),
         "the newest are kept"
     );
-}
-
-/// The same suite, unchanged, against DynamoDB on moto_server.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamo_store_passes_the_conformance_suite() {
-    jobwatch_testkit::conformance::run_all(|| async { jobwatch_tests::moto::fresh_dynamo().await })
-        .await;
 }
