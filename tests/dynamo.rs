@@ -1,5 +1,5 @@
-//! The engine on DynamoDB (moto): what each ping costs in requests, and exactly-once alerts
-//! under a race of pings and sweeps.
+//! The store conformance suite on DynamoDB (moto), and the engine on it: what each ping costs
+//! in requests, and exactly-once alerts under a race of pings and sweeps.
 
 use std::sync::Arc;
 
@@ -7,6 +7,11 @@ use jobwatch_core::{AlertKind, JobDoc, Ping, PingEvent, Slug};
 use jobwatch_store::{Engine, JobLookup, Store};
 use jobwatch_tests::moto::fresh_dynamo;
 use jobwatch_tests::t;
+
+/// The same suite the SQLite store passes, unchanged, one test per check.
+mod conformance {
+    jobwatch_testkit::conformance_tests!(jobwatch_tests::moto::fresh_dynamo);
+}
 
 fn ping(event: PingEvent, rid: u32) -> Ping {
     Ping {

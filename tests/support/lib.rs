@@ -1,40 +1,15 @@
-//! Support for jobwatch's scenario, conformance and API tests: a [`World`] that drives the
-//! real engine over a real SQLite file with an injected clock, and small builders for times,
-//! pings and HTTP requests.
+//! Support for jobwatch's cross-crate test suites (scenarios, API, DynamoDB, the whole stack):
+//! a [`World`] that drives the real engine over a real SQLite file with an injected clock,
+//! fresh SQLite stores, HTTP requests, and the template. What single crates' tests need too is
+//! in `jobwatch-testkit` and `jobwatch-testkit-aws`, re-exported here.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use jiff::Timestamp;
-use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
 use jobwatch_core::{AlertEvent, AlertKind, JobDoc, Ping, PingEvent, Slug};
 use jobwatch_sqlite::SqliteStore;
 use jobwatch_store::{Engine, JobLookup, JobRecord, Store};
-
-/// Parses an RFC 3339 instant.
-pub fn t(rfc3339: &str) -> Timestamp {
-    rfc3339
-        .parse()
-        .unwrap_or_else(|e| panic!("bad test instant {rfc3339}: {e}"))
-}
-
-/// The instant of a wall-clock time (`2026-01-15T09:00`) in `zone`, which must be unambiguous.
-pub fn local(civil: &str, zone: &str) -> Timestamp {
-    let tz = TimeZone::get(zone).expect("test zone");
-    let dt: DateTime = civil.parse().expect("test civil time");
-    tz.to_ambiguous_timestamp(dt)
-        .unambiguous()
-        .expect("unambiguous test time")
-}
-
-pub fn secs(n: i64) -> jiff::SignedDuration {
-    jiff::SignedDuration::from_secs(n)
-}
-
-pub fn mins(n: i64) -> jiff::SignedDuration {
-    jiff::SignedDuration::from_mins(n)
-}
 
 /// An alert as scenario tests assert it: what, about which job, and when it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,10 +176,10 @@ pub fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
     (store, dir)
 }
 
-pub mod aws;
-pub mod http_client;
-pub mod lambda;
-pub mod moto;
-pub mod serve_process;
-pub mod slack;
 pub mod template;
+
+// The shared helpers live in the testkit crates (which the crates' own tests use too); they
+// are re-exported under their old paths so the suites here read as before.
+pub use jobwatch_testkit::time::{local, mins, secs, t};
+pub use jobwatch_testkit::{http_client, lambda, serve_process, slack};
+pub use jobwatch_testkit_aws::{aws, moto};

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use jobwatch_tests::serve_process::ServeProcess;
-use jobwatch_tests::slack::SlackReceiver;
+use jobwatch_testkit::serve_process::ServeProcess;
+use jobwatch_testkit::slack::SlackReceiver;
 
 const API_KEY: &str = "lag-api-key";
 const PING_KEY: &str = "lag-ping-key";

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use jobwatch_tests::http_client::call;
-use jobwatch_tests::serve_process::ServeProcess;
+use jobwatch_testkit::http_client::call;
+use jobwatch_testkit::serve_process::ServeProcess;
 
 const API_KEY: &str = "durability-api-key";
 const PING_KEY: &str = "durability-ping-key";

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use jobwatch_core::{Duration, JobDoc, Severity, Slug};
-use jobwatch_tests::serve_process::{ServeProcess, clean_env};
+use jobwatch_testkit::serve_process::{ServeProcess, clean_env};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jobwatch");

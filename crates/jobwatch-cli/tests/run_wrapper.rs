@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use jobwatch_tests::serve_process::{ServeProcess, clean_env};
+use jobwatch_testkit::serve_process::{ServeProcess, clean_env};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jobwatch");

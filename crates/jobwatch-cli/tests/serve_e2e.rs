@@ -5,9 +5,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use jobwatch_tests::http_client::call;
-use jobwatch_tests::serve_process::ServeProcess;
-use jobwatch_tests::slack::SlackReceiver;
+use jobwatch_testkit::http_client::call;
+use jobwatch_testkit::serve_process::ServeProcess;
+use jobwatch_testkit::slack::SlackReceiver;
 
 const API_KEY: &str = "e2e-api-key";
 const PING_KEY: &str = "e2e-ping-key";

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use jobwatch_tests::serve_process::{ServeProcess, clean_env};
+use jobwatch_testkit::serve_process::{ServeProcess, clean_env};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jobwatch");

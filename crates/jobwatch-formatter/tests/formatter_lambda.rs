@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, AlertKind};
 use jobwatch_dynamo::{DynamoStore, RequestCounter, create_table};
-use jobwatch_store::{Commit, Store, conformance};
-use jobwatch_tests::aws::{CountingProxy, secrets};
-use jobwatch_tests::lambda::{Invocation, LambdaProcess, RuntimeApi};
-use jobwatch_tests::moto::{dynamo_client, unique_name};
-use jobwatch_tests::slack::{Scripted, SlackReceiver};
+use jobwatch_store::{Commit, Store};
+use jobwatch_testkit::conformance;
+use jobwatch_testkit::lambda::{Invocation, LambdaProcess, RuntimeApi};
+use jobwatch_testkit::slack::{Scripted, SlackReceiver};
+use jobwatch_testkit_aws::aws::{CountingProxy, secrets};
+use jobwatch_testkit_aws::moto::{dynamo_client, unique_name};
 use serde_json::{Value, json};
 
 struct Harness {

@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use jobwatch_tests::aws::Stack;
-use jobwatch_tests::lambda::{LambdaProcess, RuntimeApi, function_url_event};
-use jobwatch_tests::moto;
+use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi, function_url_event};
+use jobwatch_testkit_aws::aws::Stack;
+use jobwatch_testkit_aws::moto;
 
 const EVENTS: usize = 1_000;
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use jobwatch_core::{AlertEvent, AlertKind, Health};
 use jobwatch_store::Store;
-use jobwatch_tests::aws::{CountingProxy, Stack, logs};
-use jobwatch_tests::lambda::{LambdaProcess, RuntimeApi, function_url_event};
+use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi, function_url_event};
+use jobwatch_testkit_aws::aws::{CountingProxy, Stack, logs};
 use serde_json::Value;
 
 struct Harness {

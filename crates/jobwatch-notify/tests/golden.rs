@@ -15,7 +15,7 @@ use jobwatch_core::{Duration, Severity};
 use jobwatch_notify::fatigue::{Summary, SummaryReason};
 use jobwatch_notify::state::{DigestDoc, DigestLine, StreakEntry, render_digest, render_summary};
 use jobwatch_notify::{classify, sns_records};
-use jobwatch_tests::slack::check_slack_limits;
+use jobwatch_testkit::slack::check_slack_limits;
 use serde_json::Value;
 
 fn dir() -> PathBuf {

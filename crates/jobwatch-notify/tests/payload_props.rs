@@ -10,7 +10,7 @@ use jobwatch_notify::state::{
     DigestDoc, DigestLine, StreakEntry, digest_text, render_digest, render_summary,
 };
 use jobwatch_notify::{SnsRecord, classify};
-use jobwatch_tests::slack::check_slack_limits;
+use jobwatch_testkit::slack::check_slack_limits;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

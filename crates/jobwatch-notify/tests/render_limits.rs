@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, AlertKind, JobDoc, OutageSummary, Severity, Slug};
 use jobwatch_notify::{console_line, render_slack};
-use jobwatch_tests::slack::check_slack_limits;
+use jobwatch_testkit::slack::check_slack_limits;
 use proptest::prelude::*;
 
 const KINDS: [AlertKind; 9] = [

@@ -850,7 +850,7 @@ mod tests {
     use std::sync::Arc;
 
     use jobwatch_core::{Run, RunOutcome};
-    use jobwatch_store::conformance::{job, t};
+    use jobwatch_testkit::conformance::{job, t};
 
     use super::*;
 

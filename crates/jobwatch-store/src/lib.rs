@@ -6,10 +6,10 @@
 //! - [`Engine`]: pings, sweeps and job administration, driving the pure core through a store;
 //!   the daily report and the delivery of the outbox ([`AlertOutlet`]).
 //! - [`ConflictRetry`]: the one retry loop of every compare-and-set writer.
-//! - [`conformance`]: the behaviour every store must show, as one suite each implementation
-//!   runs unchanged.
+//!
+//! The behaviour every store must show is checked by the conformance suite in
+//! `jobwatch-testkit` (test code, so not shipped here).
 
-pub mod conformance;
 mod engine;
 mod incident;
 mod outbox;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jobwatch_core::{AlertEvent, AlertKind};
-use jobwatch_tests::aws::{CountingProxy, Stack, cloudwatch};
-use jobwatch_tests::lambda::{LambdaProcess, RuntimeApi};
+use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi};
+use jobwatch_testkit_aws::aws::{CountingProxy, Stack, cloudwatch};
 use serde_json::{Value, json};
 
 fn scheduled_event() -> Value {

@@ -355,9 +355,13 @@ pub fn function_url_event(
     })
 }
 
-/// The path of a binary of the workspace, built by the same `cargo test` run (for tests that
-/// run several Lambda binaries, which `CARGO_BIN_EXE_*` cannot name outside their own crate).
-/// When the run did not build it (`cargo test --test <one>`), it is built now.
+/// The path of a binary of another package of the workspace, for tests that run several
+/// Lambda binaries (`CARGO_BIN_EXE_*` names only the binaries of the test's own package).
+///
+/// The binaries are built up front (`./scripts/test` does it), never here: a test that
+/// built what it found missing could also run a binary older than the sources. So a missing
+/// binary, or one older than a source file it was built from (per cargo's dep-info file
+/// beside it), is a failure that names the command to run.
 pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/<name>
@@ -365,20 +369,42 @@ pub fn workspace_binary(name: &str) -> std::path::PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("test executable in target/<profile>/deps");
+    let release = profile_dir.file_name().is_some_and(|d| d == "release");
+    let build = if release {
+        "cargo build --workspace --bins --locked --release"
+    } else {
+        "cargo build --workspace --bins --locked"
+    };
     let path = profile_dir.join(name);
-    if !path.exists() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let release = profile_dir.file_name().is_some_and(|d| d == "release");
-        let mut args = vec!["build", "--quiet", "-p", name, "--bin", name];
-        if release {
-            args.push("--release");
-        }
-        let status = Command::new(cargo)
-            .args(args)
-            .status()
-            .unwrap_or_else(|e| panic!("building {name}: {e}"));
-        assert!(status.success(), "building {name} failed");
+    let Some(built) = modified(&path) else {
+        panic!(
+            "{} is missing: build the workspace's binaries first with `{build}` (./scripts/test does)",
+            path.display()
+        );
+    };
+    if let Some(source) = newer_source(&path.with_extension("d"), built) {
+        panic!(
+            "{} is older than {}: rebuild the workspace's binaries with `{build}` (./scripts/test does)",
+            path.display(),
+            source.display()
+        );
     }
-    assert!(path.exists(), "{} was not built", path.display());
     path
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A source file listed in the dep-info file `dep_info` (`<binary>: <source> <source> ...`,
+/// spaces in paths escaped) that changed after `built`, if any.
+fn newer_source(dep_info: &Path, built: std::time::SystemTime) -> Option<std::path::PathBuf> {
+    let text = std::fs::read_to_string(dep_info).ok()?;
+    let (_, sources) = text.lines().next()?.split_once(": ")?;
+    let escaped_space = "\u{0}";
+    sources
+        .replace("\\ ", escaped_space)
+        .split_whitespace()
+        .map(|source| std::path::PathBuf::from(source.replace(escaped_space, " ")))
+        .find(|source| modified(source).is_some_and(|changed| changed > built))
 }

@@ -1,10 +1,17 @@
-//! The store conformance suite against the embedded SQLite store (a real file in WAL mode).
+//! The store conformance suite against the embedded SQLite store (a real file in WAL mode),
+//! and what only this store promises.
 
-use jobwatch_tests::fresh_sqlite;
+use jobwatch_sqlite::SqliteStore;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_store_passes_the_conformance_suite() {
-    jobwatch_store::conformance::run_all(|| async { fresh_sqlite() }).await;
+/// Opens a fresh SQLite store in its own temp dir (kept alive by the returned guard).
+fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("jobwatch.db")).expect("open store");
+    (store, dir)
+}
+
+mod conformance {
+    jobwatch_testkit::conformance_tests!(|| async { super::fresh_sqlite() });
 }
 
 #[test]
@@ -27,7 +34,8 @@ fn rusqlite_mode(path: &std::path::Path) -> String {
 #[tokio::test]
 async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
     use jobwatch_core::{Run, RunOutcome};
-    use jobwatch_store::{Commit, Store, conformance};
+    use jobwatch_store::{Commit, Store};
+    use jobwatch_testkit::conformance;
     let (store, _dir) = fresh_sqlite();
     let now = conformance::t("2026-01-01T00:00:00Z");
     let mut current = conformance::job("chatty", "1m", now);
@@ -63,11 +71,4 @@ async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
         (1_200, 201),
         "the newest are kept"
     );
-}
-
-/// The same suite, unchanged, against DynamoDB on moto_server.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamo_store_passes_the_conformance_suite() {
-    jobwatch_store::conformance::run_all(|| async { jobwatch_tests::moto::fresh_dynamo().await })
-        .await;
 }

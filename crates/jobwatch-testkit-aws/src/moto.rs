@@ -18,7 +18,8 @@ fn moto_executable() -> PathBuf {
     if let Some(path) = std::env::var_os("JOBWATCH_MOTO_SERVER") {
         return PathBuf::from(path);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+    // The workspace root's `.venv`, two levels up from this crate.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
 }
 
 fn start() -> Result<String, String> {

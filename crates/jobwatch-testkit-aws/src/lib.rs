@@ -1,0 +1,10 @@
+//! jobwatch-testkit-aws: test support for the AWS side of jobwatch, for `[dev-dependencies]`
+//! only (the Lambda crates and the root test suite).
+//!
+//! - [`moto`]: one `moto_server` per test process (the AWS stand-in), DynamoDB clients for it
+//!   and fresh DynamoDB stores on new tables.
+//! - [`aws`]: SDK clients on moto for the other services, the resources of one jobwatch
+//!   environment ([`aws::Stack`]) and a proxy that counts every AWS request a binary makes.
+
+pub mod aws;
+pub mod moto;
