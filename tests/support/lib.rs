@@ -10,7 +10,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jobwatch_core::{AlertEvent, AlertKind, JobDoc, Ping, PingEvent, Slug};
 use jobwatch_sqlite::SqliteStore;
-use jobwatch_store::{Engine, JobLookup, JobRecord, Store};
+use jobwatch_store::{Engine, JobLookup, JobRecord, JobStore, Outbox};
 
 /// Parses an RFC 3339 instant.
 pub fn t(rfc3339: &str) -> Timestamp {

@@ -19,7 +19,7 @@ use jobwatch_notify::{
     Class, Delivery, Incoming, Notifier, Policy, SlackClient, Webhooks, console_line,
 };
 use jobwatch_sqlite::SqliteStore;
-use jobwatch_store::{Engine, Store};
+use jobwatch_store::{Engine, Settings, Store};
 use tokio::sync::watch;
 
 /// Prints a line to stdout, ignoring a closed or full pipe: the console is a convenience, and

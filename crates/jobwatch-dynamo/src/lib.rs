@@ -1,4 +1,4 @@
-//! jobwatch-dynamo: the DynamoDB implementation of the jobwatch [`Store`], on one table.
+//! jobwatch-dynamo: the DynamoDB implementation of the jobwatch [`jobwatch_store::Store`], on one table.
 //!
 //! | item | `PK` | `SK` | other attributes |
 //! | --- | --- | --- | --- |
@@ -37,7 +37,8 @@ use aws_sdk_dynamodb::types::{
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, JobDoc, JobState, Run, Slug};
 use jobwatch_store::{
-    Commit, IncidentRecord, JobRecord, StatusCounts, Store, StoreError, StoredAlert,
+    Commit, IncidentRecord, IncidentStore, JobRecord, JobStore, Outbox, Settings, StatusCounts,
+    StoreError, StoredAlert,
 };
 
 /// Default time run history is kept (the table's TTL deletes it afterwards).
@@ -134,7 +135,7 @@ fn alert_sk(event: &AlertEvent) -> String {
     outbox_token(event)
 }
 
-/// The outbox token of an alert (what [`Store::ack_alerts`] takes), computable from the event
+/// The outbox token of an alert (what [`Outbox::ack_alerts`] takes), computable from the event
 /// alone: the formatter acknowledges alerts that reached it through SNS with it.
 pub fn outbox_token(event: &AlertEvent) -> String {
     format!("{:015}#{}", event.at.as_millisecond().max(0), event.id)
@@ -274,7 +275,7 @@ fn is_conditional_failure<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
 }
 
-impl Store for DynamoStore {
+impl JobStore for DynamoStore {
     async fn create_job(&self, record: &JobRecord) -> Result<(), StoreError> {
         let result = self
             .client
@@ -569,6 +570,49 @@ impl Store for DynamoStore {
         Ok(runs)
     }
 
+    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
+        let mut counts = StatusCounts::default();
+        for class in jobwatch_core::machine::StatusClass::ALL {
+            for shard in 0..DUE_SHARDS {
+                let mut start: Option<HashMap<String, AttributeValue>> = None;
+                loop {
+                    let mut query = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(STATUS_INDEX)
+                        .select(aws_sdk_dynamodb::types::Select::Count)
+                        .expression_attribute_values(
+                            ":shard",
+                            s(format!("{}#{shard}", class.as_str())),
+                        )
+                        .set_exclusive_start_key(start.take());
+                    query = if class == jobwatch_core::machine::StatusClass::Waiting {
+                        query
+                            .key_condition_expression("status_shard = :shard AND status_at <= :now")
+                            .expression_attribute_values(":now", n(now.as_millisecond()))
+                    } else {
+                        query.key_condition_expression("status_shard = :shard")
+                    };
+                    let output = query.send().await.map_err(backend)?;
+                    let found = u64::try_from(output.count()).unwrap_or(0);
+                    match class {
+                        jobwatch_core::machine::StatusClass::Down => counts.down += found,
+                        jobwatch_core::machine::StatusClass::Running => counts.running += found,
+                        jobwatch_core::machine::StatusClass::Waiting => counts.late += found,
+                    }
+                    match output.last_evaluated_key() {
+                        Some(key) if !key.is_empty() => start = Some(key.clone()),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        Ok(counts)
+    }
+}
+
+impl Outbox for DynamoStore {
     async fn pending_alerts(&self, limit: usize) -> Result<Vec<StoredAlert>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -610,45 +654,6 @@ impl Store for DynamoStore {
         self.delete_items(keys).await
     }
 
-    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(format!("SETTING#{key}")))
-            .key("SK", s("SETTING"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(output
-            .item()
-            .and_then(|item| item.get("value"))
-            .and_then(|v| v.as_s().ok())
-            .cloned())
-    }
-
-    async fn init_setting(&self, key: &str, value: &str) -> Result<String, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("PK", s(format!("SETTING#{key}")))
-            .item("SK", s("SETTING"))
-            .item("value", s(value))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(value.to_string()),
-            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => self
-                .get_setting(key)
-                .await?
-                .ok_or_else(|| StoreError::Backend("setting vanished".into())),
-            Err(e) => Err(backend(e)),
-        }
-    }
-
     async fn enqueue_alerts(&self, alerts: &[AlertEvent]) -> Result<(), StoreError> {
         let expiry = expires_at(ALERT_RETENTION_DAYS);
         let items = alerts
@@ -657,48 +662,9 @@ impl Store for DynamoStore {
             .collect::<Result<Vec<_>, _>>()?;
         self.write_items(items).await
     }
+}
 
-    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
-        let mut counts = StatusCounts::default();
-        for class in jobwatch_core::machine::StatusClass::ALL {
-            for shard in 0..DUE_SHARDS {
-                let mut start: Option<HashMap<String, AttributeValue>> = None;
-                loop {
-                    let mut query = self
-                        .client
-                        .query()
-                        .table_name(&self.table)
-                        .index_name(STATUS_INDEX)
-                        .select(aws_sdk_dynamodb::types::Select::Count)
-                        .expression_attribute_values(
-                            ":shard",
-                            s(format!("{}#{shard}", class.as_str())),
-                        )
-                        .set_exclusive_start_key(start.take());
-                    query = if class == jobwatch_core::machine::StatusClass::Waiting {
-                        query
-                            .key_condition_expression("status_shard = :shard AND status_at <= :now")
-                            .expression_attribute_values(":now", n(now.as_millisecond()))
-                    } else {
-                        query.key_condition_expression("status_shard = :shard")
-                    };
-                    let output = query.send().await.map_err(backend)?;
-                    let found = u64::try_from(output.count()).unwrap_or(0);
-                    match class {
-                        jobwatch_core::machine::StatusClass::Down => counts.down += found,
-                        jobwatch_core::machine::StatusClass::Running => counts.running += found,
-                        jobwatch_core::machine::StatusClass::Waiting => counts.late += found,
-                    }
-                    match output.last_evaluated_key() {
-                        Some(key) if !key.is_empty() => start = Some(key.clone()),
-                        _ => break,
-                    }
-                }
-            }
-        }
-        Ok(counts)
-    }
-
+impl IncidentStore for DynamoStore {
     async fn get_incident(&self, key: &str) -> Result<Option<IncidentRecord>, StoreError> {
         let output = self
             .client
@@ -775,6 +741,47 @@ impl Store for DynamoStore {
     }
 }
 
+impl Settings for DynamoStore {
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("SETTING#{key}")))
+            .key("SK", s("SETTING"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output
+            .item()
+            .and_then(|item| item.get("value"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", s(format!("SETTING#{key}")))
+            .item("SK", s("SETTING"))
+            .item("value", s(value))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(value.to_string()),
+            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => self
+                .get_setting(key)
+                .await?
+                .ok_or_else(|| StoreError::Backend("setting vanished".into())),
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
 async fn query_due_shard(
     client: &Client,
     table: &str,
@@ -810,7 +817,7 @@ async fn query_due_shard(
 
 impl DynamoStore {
     /// Writes many new jobs at once, 25 per request, without the existence check of
-    /// [`Store::create_job`]: for bulk imports into a table known not to hold them (and tests).
+    /// [`JobStore::create_job`]: for bulk imports into a table known not to hold them (and tests).
     pub async fn import_jobs(&self, records: &[JobRecord]) -> Result<(), StoreError> {
         let items = records
             .iter()

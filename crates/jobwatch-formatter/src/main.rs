@@ -28,7 +28,7 @@ use jobwatch_aws::slack::SecretWebhooks;
 use jobwatch_core::Duration;
 use jobwatch_dynamo::{DynamoStore, outbox_token};
 use jobwatch_notify::{Action, Incoming, Notice, Notifier, Policy, classify, sns_records};
-use jobwatch_store::Store;
+use jobwatch_store::Outbox;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 

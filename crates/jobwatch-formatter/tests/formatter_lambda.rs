@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, AlertKind};
 use jobwatch_dynamo::{DynamoStore, RequestCounter, create_table};
-use jobwatch_store::{Commit, Store, conformance};
+use jobwatch_store::{Commit, JobStore, Outbox, conformance};
 use jobwatch_tests::aws::{CountingProxy, secrets};
 use jobwatch_tests::lambda::{Invocation, LambdaProcess, RuntimeApi};
 use jobwatch_tests::moto::{dynamo_client, unique_name};

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use jobwatch_core::{AlertEvent, AlertKind, Health};
-use jobwatch_store::Store;
+use jobwatch_store::JobStore;
 use jobwatch_tests::aws::{CountingProxy, Stack, logs};
 use jobwatch_tests::lambda::{LambdaProcess, RuntimeApi, function_url_event};
 use serde_json::Value;

@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, JobDoc, JobState, Run, Slug};
 use jobwatch_store::{
-    Commit, IncidentRecord, JobRecord, StatusCounts, Store, StoreError, StoredAlert,
+    Commit, IncidentRecord, IncidentStore, JobRecord, JobStore, Outbox, Settings, StatusCounts,
+    StoreError, StoredAlert,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -365,7 +366,7 @@ fn migrate_runs_to_rowid(conn: &Connection) -> Result<(), StoreError> {
     })
 }
 
-impl Store for SqliteStore {
+impl JobStore for SqliteStore {
     async fn create_job(&self, record: &JobRecord) -> Result<(), StoreError> {
         let spec = to_json(&record.spec.to_doc())?;
         let state = to_json(&record.state)?;
@@ -622,6 +623,36 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
+        self.read(|conn| {
+            let count = |sql: &str, at: Option<i64>| -> Result<u64, StoreError> {
+                let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+                let n: i64 = match at {
+                    Some(at) => stmt.query_row([at], |r| r.get(0)),
+                    None => stmt.query_row([], |r| r.get(0)),
+                }
+                .map_err(backend)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            };
+            Ok(StatusCounts {
+                down: count(
+                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'down'",
+                    None,
+                )?,
+                running: count(
+                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'running'",
+                    None,
+                )?,
+                late: count(
+                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'waiting' AND status_at <= ?1",
+                    Some(now.as_millisecond()),
+                )?,
+            })
+        })
+    }
+}
+
+impl Outbox for SqliteStore {
     async fn pending_alerts(&self, limit: usize) -> Result<Vec<StoredAlert>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn
@@ -663,32 +694,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.read(|conn| {
-            conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map_err(backend)
-        })
-    }
-
-    async fn init_setting(&self, key: &str, value: &str) -> Result<String, StoreError> {
-        let (key, value) = (key.to_string(), value.to_string());
-        self.write(move |conn| {
-            conn.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-                [&key, &value],
-            )
-            .map_err(backend)?;
-            conn.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |row| {
-                row.get(0)
-            })
-            .map_err(backend)
-        })
-        .await
-    }
-
     async fn enqueue_alerts(&self, alerts: &[AlertEvent]) -> Result<(), StoreError> {
         let alerts: Vec<(String, String)> = alerts
             .iter()
@@ -696,35 +701,9 @@ impl Store for SqliteStore {
             .collect::<Result<_, StoreError>>()?;
         self.write(move |conn| insert_outbox(conn, &alerts)).await
     }
+}
 
-    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
-        self.read(|conn| {
-            let count = |sql: &str, at: Option<i64>| -> Result<u64, StoreError> {
-                let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
-                let n: i64 = match at {
-                    Some(at) => stmt.query_row([at], |r| r.get(0)),
-                    None => stmt.query_row([], |r| r.get(0)),
-                }
-                .map_err(backend)?;
-                Ok(u64::try_from(n).unwrap_or(0))
-            };
-            Ok(StatusCounts {
-                down: count(
-                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'down'",
-                    None,
-                )?,
-                running: count(
-                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'running'",
-                    None,
-                )?,
-                late: count(
-                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'waiting' AND status_at <= ?1",
-                    Some(now.as_millisecond()),
-                )?,
-            })
-        })
-    }
-
+impl IncidentStore for SqliteStore {
     async fn get_incident(&self, key: &str) -> Result<Option<IncidentRecord>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn
@@ -812,6 +791,34 @@ impl Store for SqliteStore {
                 .map_err(backend)?;
             rows.map(|row| row.map_err(backend).and_then(decode_incident))
                 .collect()
+        })
+        .await
+    }
+}
+
+impl Settings for SqliteStore {
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(backend)
+        })
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                [&key, &value],
+            )
+            .map_err(backend)?;
+            conn.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |row| {
+                row.get(0)
+            })
+            .map_err(backend)
         })
         .await
     }

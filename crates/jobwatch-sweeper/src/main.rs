@@ -30,7 +30,7 @@ use jobwatch_aws::run_log::RunLogWriter;
 use jobwatch_core::Duration;
 use jobwatch_core::report::daily_report;
 use jobwatch_dynamo::DynamoStore;
-use jobwatch_store::{Engine, Store};
+use jobwatch_store::{Engine, JobStore, Outbox};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
