@@ -37,8 +37,9 @@ fn alert_sk(event: &AlertEvent) -> String {
     outbox_token(event)
 }
 
-/// The outbox token of an alert (what [`Outbox::ack_alerts`](jobwatch_store::Outbox::ack_alerts) takes), computable from the event
-/// alone: the formatter acknowledges alerts that reached it through SNS with it.
+/// The outbox token of an alert (what
+/// [`Outbox::ack_alerts`](jobwatch_store::Outbox::ack_alerts) takes), computable from the
+/// event alone: the formatter acknowledges alerts that reached it through SNS with it.
 pub fn outbox_token(event: &AlertEvent) -> String {
     format!("{:015}#{}", event.at.as_millisecond().max(0), event.id)
 }

@@ -1,16 +1,13 @@
 //! [`IncidentStore`] on DynamoDB: one item per key, written with compare-and-set on its
 //! `version`; those with something held are found through the `due` index's `NOTIFY` shard.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
 use jobwatch_store::{IncidentRecord, IncidentStore, StoreError};
 
-use crate::DynamoStore;
 use crate::codec::{INCIDENT_SK, NOTIFY_SHARD, decode_incident, incident_item, incident_pk, n, s};
 use crate::errors::{backend, is_conditional_failure};
 use crate::schema::DUE_INDEX;
+use crate::{DynamoStore, page_size};
 
 impl IncidentStore for DynamoStore {
     async fn get_incident(&self, key: &str) -> Result<Option<IncidentRecord>, StoreError> {
@@ -57,29 +54,24 @@ impl IncidentStore for DynamoStore {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("due_shard = :shard AND due_at <= :now")
+            .expression_attribute_values(":shard", s(NOTIFY_SHARD))
+            .expression_attribute_values(":now", n(now.as_millisecond()))
+            .into_paginator()
+            .page_size(page_size(limit))
+            .items()
+            .send();
         let mut records = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
         while records.len() < limit {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DUE_INDEX)
-                .key_condition_expression("due_shard = :shard AND due_at <= :now")
-                .expression_attribute_values(":shard", s(NOTIFY_SHARD))
-                .expression_attribute_values(":now", n(now.as_millisecond()))
-                .limit(i32::try_from(limit - records.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items() {
-                records.push(decode_incident(item)?);
-            }
-            match output.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
+            let Some(item) = items.try_next().await.map_err(backend)? else {
+                break;
+            };
+            records.push(decode_incident(&item)?);
         }
         // The index is eventually consistent, so a record may be a little stale: callers
         // write back with compare-and-set, which catches that.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use jiff::Timestamp;
 use jobwatch_core::Run;
 use jobwatch_store::{Commit, JobRecord, JobStore, StatusCounts, StoreError};
@@ -14,7 +14,7 @@ use crate::codec::{
 };
 use crate::errors::{backend, corrupt, is_conditional_failure};
 use crate::schema::{DUE_INDEX, DUE_SHARDS, STATUS_INDEX, TTL_ATTRIBUTE, UUID_INDEX};
-use crate::{ALERT_RETENTION_DAYS, DynamoStore};
+use crate::{ALERT_RETENTION_DAYS, DynamoStore, page_size};
 
 /// DynamoDB's limit on items in one transaction.
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -94,26 +94,18 @@ impl JobStore for DynamoStore {
 
     async fn list_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
         // Admin listings are rare: a filtered scan is cheaper than indexing every job write.
+        let mut items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("SK = :job")
+            .expression_attribute_values(":job", s(JOB_SK))
+            .into_paginator()
+            .items()
+            .send();
         let mut jobs = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("SK = :job")
-                .expression_attribute_values(":job", s(JOB_SK))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items() {
-                jobs.push(decode_job(item)?);
-            }
-            match output.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
+        while let Some(item) = items.try_next().await.map_err(backend)? {
+            jobs.push(decode_job(&item)?);
         }
         jobs.sort_by(|a, b| a.slug().cmp(b.slug()));
         Ok(jobs)
@@ -207,27 +199,20 @@ impl JobStore for DynamoStore {
             .await
             .map_err(backend)?;
         let existed = deleted.attributes().is_some_and(|a| !a.is_empty());
-        let mut keys = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :run)")
-                .expression_attribute_values(":pk", s(job_pk(slug)))
-                .expression_attribute_values(":run", s("RUN#"))
-                .projection_expression("PK, SK")
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            keys.extend(output.items().iter().cloned());
-            match output.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+        let keys = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :run)")
+            .expression_attribute_values(":pk", s(job_pk(slug)))
+            .expression_attribute_values(":run", s("RUN#"))
+            .projection_expression("PK, SK")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(backend)?;
         self.delete_items(keys).await?;
         Ok(existed)
     }
@@ -282,35 +267,29 @@ impl JobStore for DynamoStore {
     }
 
     async fn runs(&self, slug: &str, limit: usize) -> Result<Vec<Run>, StoreError> {
+        let mut items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :run)")
+            // The TTL deletes expired items lazily (up to days later): hide them meanwhile.
+            .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":pk", s(job_pk(slug)))
+            .expression_attribute_values(":run", s("RUN#"))
+            .expression_attribute_values(":now", n(Timestamp::now().as_second()))
+            .scan_index_forward(false)
+            .into_paginator()
+            .page_size(page_size(limit))
+            .items()
+            .send();
         let mut runs = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
         while runs.len() < limit {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :run)")
-                // The TTL deletes expired items lazily (up to days later): hide them meanwhile.
-                .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
-                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-                .expression_attribute_values(":pk", s(job_pk(slug)))
-                .expression_attribute_values(":run", s("RUN#"))
-                .expression_attribute_values(":now", n(Timestamp::now().as_second()))
-                .scan_index_forward(false)
-                .limit(i32::try_from(limit - runs.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in output.items() {
-                runs.push(serde_json::from_str(text(item, "run")?).map_err(|e| corrupt("run", e))?);
-            }
-            match output.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
+            let Some(item) = items.try_next().await.map_err(backend)? else {
+                break;
+            };
+            runs.push(serde_json::from_str(text(&item, "run")?).map_err(|e| corrupt("run", e))?);
         }
-        runs.truncate(limit);
         Ok(runs)
     }
 
@@ -318,36 +297,31 @@ impl JobStore for DynamoStore {
         let mut counts = StatusCounts::default();
         for class in jobwatch_core::machine::StatusClass::ALL {
             for shard in 0..DUE_SHARDS {
-                let mut start: Option<HashMap<String, AttributeValue>> = None;
-                loop {
-                    let mut query = self
-                        .client
-                        .query()
-                        .table_name(&self.table)
-                        .index_name(STATUS_INDEX)
-                        .select(aws_sdk_dynamodb::types::Select::Count)
-                        .expression_attribute_values(
-                            ":shard",
-                            s(format!("{}#{shard}", class.as_str())),
-                        )
-                        .set_exclusive_start_key(start.take());
-                    query = if class == jobwatch_core::machine::StatusClass::Waiting {
-                        query
-                            .key_condition_expression("status_shard = :shard AND status_at <= :now")
-                            .expression_attribute_values(":now", n(now.as_millisecond()))
-                    } else {
-                        query.key_condition_expression("status_shard = :shard")
-                    };
-                    let output = query.send().await.map_err(backend)?;
-                    let found = u64::try_from(output.count()).unwrap_or(0);
+                let query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(STATUS_INDEX)
+                    .select(aws_sdk_dynamodb::types::Select::Count)
+                    .expression_attribute_values(
+                        ":shard",
+                        s(format!("{}#{shard}", class.as_str())),
+                    );
+                let query = if class == jobwatch_core::machine::StatusClass::Waiting {
+                    query
+                        .key_condition_expression("status_shard = :shard AND status_at <= :now")
+                        .expression_attribute_values(":now", n(now.as_millisecond()))
+                } else {
+                    query.key_condition_expression("status_shard = :shard")
+                };
+                // A count query returns no items, only each page's count.
+                let mut pages = query.into_paginator().send();
+                while let Some(page) = pages.try_next().await.map_err(backend)? {
+                    let found = u64::try_from(page.count()).unwrap_or(0);
                     match class {
                         jobwatch_core::machine::StatusClass::Down => counts.down += found,
                         jobwatch_core::machine::StatusClass::Running => counts.running += found,
                         jobwatch_core::machine::StatusClass::Waiting => counts.late += found,
-                    }
-                    match output.last_evaluated_key() {
-                        Some(key) if !key.is_empty() => start = Some(key.clone()),
-                        _ => break,
                     }
                 }
             }
@@ -363,28 +337,23 @@ async fn query_due_shard(
     now: Timestamp,
     limit: usize,
 ) -> Result<Vec<JobRecord>, StoreError> {
+    let mut items = client
+        .query()
+        .table_name(table)
+        .index_name(DUE_INDEX)
+        .key_condition_expression("due_shard = :shard AND due_at <= :now")
+        .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
+        .expression_attribute_values(":now", n(now.as_millisecond()))
+        .into_paginator()
+        .page_size(page_size(limit))
+        .items()
+        .send();
     let mut jobs = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
     while jobs.len() < limit {
-        let output = client
-            .query()
-            .table_name(table)
-            .index_name(DUE_INDEX)
-            .key_condition_expression("due_shard = :shard AND due_at <= :now")
-            .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
-            .expression_attribute_values(":now", n(now.as_millisecond()))
-            .limit(i32::try_from(limit - jobs.len()).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(backend)?;
-        for item in output.items() {
-            jobs.push(decode_job(item)?);
-        }
-        match output.last_evaluated_key() {
-            Some(key) if !key.is_empty() => start = Some(key.clone()),
-            _ => break,
-        }
+        let Some(item) = items.try_next().await.map_err(backend)? else {
+            break;
+        };
+        jobs.push(decode_job(&item)?);
     }
     Ok(jobs)
 }

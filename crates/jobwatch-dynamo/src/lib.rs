@@ -99,3 +99,9 @@ impl DynamoStore {
             .remove(uuid_hash);
     }
 }
+
+/// The `Limit` of each query page when at most `limit` items are wanted. The paginators read
+/// pages only as their items are taken, so stopping at `limit` sends no further request.
+fn page_size(limit: usize) -> i32 {
+    i32::try_from(limit).unwrap_or(i32::MAX)
+}
