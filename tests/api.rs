@@ -224,7 +224,7 @@ async fn a_retried_ping_with_the_same_rid_counts_once() {
     let (_, runs) = server.admin("GET", "/api/v1/jobs/backup/runs", "").await;
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1));
     let alerts = server.api.engine().store();
-    let pending = jobwatch_store::Store::pending_alerts(alerts, 10)
+    let pending = jobwatch_store::Outbox::pending_alerts(alerts, 10)
         .await
         .expect("outbox");
     assert_eq!(pending.len(), 1, "one failure, one alert");

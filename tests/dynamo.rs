@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use jobwatch_core::{AlertKind, JobDoc, Ping, PingEvent, Slug};
-use jobwatch_store::{Engine, JobLookup, Store};
+use jobwatch_store::{Engine, JobLookup, JobStore, Outbox};
 use jobwatch_tests::moto::fresh_dynamo;
 use jobwatch_tests::t;
 

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use jobwatch_core::AlertKind;
 use jobwatch_core::PingEvent::Success;
-use jobwatch_store::{AlertOutlet, Handover, Store, StoredAlert};
+use jobwatch_store::{AlertOutlet, Handover, Outbox, StoredAlert};
 use jobwatch_tests::{World, t};
 
 /// An outlet that records what it was handed and answers as told.

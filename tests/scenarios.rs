@@ -355,7 +355,7 @@ mod concurrency {
 
     use jobwatch_core::AlertKind;
     use jobwatch_core::{Ping, PingEvent};
-    use jobwatch_store::{JobLookup, Store};
+    use jobwatch_store::{JobLookup, Outbox};
     use jobwatch_tests::{World, t};
 
     /// Many workers on one job, each retrying its own ping like a client would, interleaved
@@ -606,7 +606,7 @@ mod warnings_and_reminders {
 mod daily_report {
     use jobwatch_core::report::daily_report;
     use jobwatch_core::{AlertKind, Status};
-    use jobwatch_store::Store;
+    use jobwatch_store::JobStore;
     use jobwatch_tests::{World, mins, t};
 
     #[tokio::test]

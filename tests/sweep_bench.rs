@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use jobwatch_core::{JobDoc, JobState, Slug};
-use jobwatch_store::{Engine, JobRecord, Store};
+use jobwatch_store::{Engine, JobRecord, JobStore};
 use jobwatch_tests::{fresh_sqlite, moto, t};
 
 fn fleet(jobs: u32) -> Vec<JobRecord> {

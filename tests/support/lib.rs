@@ -9,7 +9,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, AlertKind, JobDoc, Ping, PingEvent, Slug};
 use jobwatch_sqlite::SqliteStore;
-use jobwatch_store::{Engine, JobLookup, JobRecord, Store};
+use jobwatch_store::{Engine, JobLookup, JobRecord, JobStore, Outbox};
 
 /// An alert as scenario tests assert it: what, about which job, and when it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]

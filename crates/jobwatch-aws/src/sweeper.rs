@@ -14,7 +14,9 @@ use jiff::Timestamp;
 use jobwatch_core::Duration;
 use jobwatch_dynamo::DynamoStore;
 use jobwatch_notify::Policy;
-use jobwatch_store::{AlertOutlet, Engine, EngineError, Handover, Store, StoreError, StoredAlert};
+use jobwatch_store::{
+    AlertOutlet, Engine, EngineError, Handover, JobStore, StoreError, StoredAlert,
+};
 use serde_json::{Value, json};
 
 use crate::metrics::MetricsPublisher;
@@ -70,9 +72,11 @@ impl Sweeper {
     /// One invocation: `{"mode": "report"}` for the daily report, anything else (EventBridge's
     /// scheduled event, `{"mode": "sweep"}`) for a sweep at `now`.
     pub async fn handle(&self, event: &Value, now: Timestamp) -> Result<Value, SweepError> {
+        // Boxed: the sweep's future nests deep enough (engine, store, SDK paginators) to
+        // overflow the compiler's layout query depth inside the runtime's future.
         match event.get("mode").and_then(Value::as_str) {
-            Some("report") => self.report(now).await,
-            Some("sweep") | None => self.sweep(now).await,
+            Some("report") => Box::pin(self.report(now)).await,
+            Some("sweep") | None => Box::pin(self.sweep(now)).await,
             Some(other) => Err(SweepError::UnknownMode(other.to_string())),
         }
     }

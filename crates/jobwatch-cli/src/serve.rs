@@ -19,7 +19,7 @@ use jobwatch_notify::{
     Class, Delivery, Incoming, Notifier, Policy, SlackClient, Webhooks, console_line,
 };
 use jobwatch_sqlite::SqliteStore;
-use jobwatch_store::{AlertOutlet, Engine, Handover, Store, StoredAlert};
+use jobwatch_store::{AlertOutlet, Engine, Handover, Settings, Store, StoredAlert};
 use tokio::sync::watch;
 
 /// Prints a line to stdout, ignoring a closed or full pipe: the console is a convenience, and

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use jobwatch_store::StoreError;
 
-use crate::backend;
+use crate::errors::backend;
 
 /// The sparse index of jobs by deadline: hash `due_shard`, range `due_at`.
 pub const DUE_INDEX: &str = "due";

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, AlertKind};
 use jobwatch_dynamo::{DynamoStore, RequestCounter, create_table};
-use jobwatch_store::{Commit, Store};
+use jobwatch_store::{Commit, JobStore, Outbox};
 use jobwatch_testkit::conformance;
 use jobwatch_testkit::lambda::{Invocation, LambdaProcess, RuntimeApi};
 use jobwatch_testkit::slack::{Scripted, SlackReceiver};

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use jobwatch_core::{AlertEvent, AlertKind, Health};
-use jobwatch_store::Store;
+use jobwatch_store::JobStore;
 use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi, function_url_event};
 use jobwatch_testkit_aws::aws::{CountingProxy, Stack, logs};
 use serde_json::Value;

@@ -15,7 +15,7 @@ use jobwatch_notify::{
     SnsRecord, classify,
 };
 use jobwatch_sqlite::SqliteStore;
-use jobwatch_store::Store;
+use jobwatch_store::IncidentStore;
 use serde_json::{Value, json};
 
 /// A Slack that records what it was sent, and fails the next posts when told to.

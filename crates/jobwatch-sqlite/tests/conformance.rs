@@ -34,7 +34,7 @@ fn rusqlite_mode(path: &std::path::Path) -> String {
 #[tokio::test]
 async fn sqlite_keeps_the_newest_thousand_runs_per_job() {
     use jobwatch_core::{Run, RunOutcome};
-    use jobwatch_store::{Commit, Store};
+    use jobwatch_store::{Commit, JobStore};
     use jobwatch_testkit::conformance;
     let (store, _dir) = fresh_sqlite();
     let now = conformance::t("2026-01-01T00:00:00Z");

@@ -37,7 +37,7 @@ pub struct StatusCounts {
 /// An alert in the outbox, with the handle that acknowledges its delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredAlert {
-    /// Opaque to callers: pass it to [`crate::Store::ack_alerts`].
+    /// Opaque to callers: pass it to [`crate::Outbox::ack_alerts`].
     pub token: String,
     pub event: AlertEvent,
 }

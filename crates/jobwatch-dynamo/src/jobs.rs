@@ -1,0 +1,359 @@
+//! [`JobStore`] on DynamoDB: job items, their run items, and the `due`, `by-uuid` and
+//! `status` indexes that find them.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use jiff::Timestamp;
+use jobwatch_core::Run;
+use jobwatch_store::{Commit, JobRecord, JobStore, StatusCounts, StoreError};
+
+use crate::codec::{
+    JOB_SK, decode_job, expires_at, job_item, job_pk, n, outbox_item, run_sk, s, text, to_json,
+};
+use crate::errors::{backend, corrupt, is_conditional_failure};
+use crate::schema::{DUE_INDEX, DUE_SHARDS, STATUS_INDEX, TTL_ATTRIBUTE, UUID_INDEX};
+use crate::{ALERT_RETENTION_DAYS, DynamoStore, page_size};
+
+/// DynamoDB's limit on items in one transaction.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
+impl JobStore for DynamoStore {
+    async fn create_job(&self, record: &JobRecord) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(job_item(record)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => {
+                Err(StoreError::AlreadyExists)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn get_job(&self, slug: &str) -> Result<Option<JobRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(job_pk(slug)))
+            .key("SK", s(JOB_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item().map(decode_job).transpose()
+    }
+
+    async fn find_job_by_uuid_hash(
+        &self,
+        uuid_hash: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        if let Some(slug) = self.cached_slug(uuid_hash) {
+            match self.get_job(&slug).await? {
+                Some(job) if job.uuid_hash == uuid_hash => return Ok(Some(job)),
+                _ => self.forget_slug(uuid_hash), // deleted, or the slug now names another job
+            }
+        }
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(UUID_INDEX)
+            .key_condition_expression("uuid_hash = :h")
+            .expression_attribute_values(":h", s(uuid_hash))
+            .limit(1)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(slug) = output
+            .items()
+            .first()
+            .and_then(|item| item.get("PK"))
+            .and_then(|pk| pk.as_s().ok())
+        else {
+            return Ok(None);
+        };
+        let slug = slug.trim_start_matches("JOB#").to_string();
+        let job = self
+            .get_job(&slug)
+            .await?
+            .filter(|job| job.uuid_hash == uuid_hash);
+        if job.is_some() {
+            self.remember_slug(uuid_hash, &slug);
+        }
+        Ok(job)
+    }
+
+    async fn list_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        // Admin listings are rare: a filtered scan is cheaper than indexing every job write.
+        let mut items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("SK = :job")
+            .expression_attribute_values(":job", s(JOB_SK))
+            .into_paginator()
+            .items()
+            .send();
+        let mut jobs = Vec::new();
+        while let Some(item) = items.try_next().await.map_err(backend)? {
+            jobs.push(decode_job(&item)?);
+        }
+        jobs.sort_by(|a, b| a.slug().cmp(b.slug()));
+        Ok(jobs)
+    }
+
+    async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        let record = commit.record;
+        let slug = record.slug();
+        let job_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(job_item(record)?))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(commit.expected_version))
+            .build()
+            .map_err(backend)?;
+        let run_expiry = expires_at(self.run_retention_days);
+        let alert_expiry = expires_at(ALERT_RETENTION_DAYS);
+        let mut extra_items = Vec::with_capacity(commit.runs.len() + commit.alerts.len());
+        for run in commit.runs {
+            extra_items.push(HashMap::from([
+                ("PK".to_string(), s(job_pk(slug))),
+                ("SK".to_string(), s(run_sk(run.seq))),
+                ("run".to_string(), s(to_json(run)?)),
+                (TTL_ATTRIBUTE.to_string(), n(run_expiry)),
+            ]));
+        }
+        for alert in commit.alerts {
+            extra_items.push(outbox_item(alert, alert_expiry)?);
+        }
+        if extra_items.is_empty() {
+            // One conditional put: the cheapest write for a state-only change.
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(job_put.item().clone()))
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(commit.expected_version))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => {
+                    Err(StoreError::Conflict)
+                }
+                Err(e) => Err(backend(e)),
+            };
+        }
+        let overflow = extra_items.split_off(extra_items.len().min(MAX_TRANSACTION_ITEMS - 1));
+        let mut transaction = vec![TransactWriteItem::builder().put(job_put).build()];
+        for item in extra_items {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(backend)?;
+            transaction.push(TransactWriteItem::builder().put(put).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(transaction))
+            .send()
+            .await;
+        if let Err(e) = result {
+            use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+            let conflict = matches!(
+                e.as_service_error(),
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+            );
+            return Err(if conflict {
+                StoreError::Conflict
+            } else {
+                backend(e)
+            });
+        }
+        // Beyond one transaction's size (a long catch-up), the rest follows the committed state.
+        self.write_items(overflow).await
+    }
+
+    async fn delete_job(&self, slug: &str) -> Result<bool, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(job_pk(slug)))
+            .key("SK", s(JOB_SK))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(backend)?;
+        let existed = deleted.attributes().is_some_and(|a| !a.is_empty());
+        let keys = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :run)")
+            .expression_attribute_values(":pk", s(job_pk(slug)))
+            .expression_attribute_values(":run", s("RUN#"))
+            .projection_expression("PK, SK")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        self.delete_items(keys).await?;
+        Ok(existed)
+    }
+
+    async fn due_jobs(&self, now: Timestamp, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for shard in 0..DUE_SHARDS {
+            let client = self.client.clone();
+            let table = self.table.clone();
+            tasks.spawn(async move { query_due_shard(&client, &table, shard, now, limit).await });
+        }
+        let mut due = Vec::new();
+        while let Some(result) = tasks.join_next().await {
+            due.extend(result.map_err(|e| StoreError::Backend(format!("due query task: {e}")))??);
+        }
+        due.sort_by(|a: &JobRecord, b: &JobRecord| {
+            (a.next_deadline(), a.slug()).cmp(&(b.next_deadline(), b.slug()))
+        });
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn earliest_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
+        let mut earliest: Option<i64> = None;
+        for shard in 0..DUE_SHARDS {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DUE_INDEX)
+                .key_condition_expression("due_shard = :shard")
+                .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
+                .projection_expression("due_at")
+                .limit(1)
+                .send()
+                .await
+                .map_err(backend)?;
+            let at = output
+                .items()
+                .first()
+                .and_then(|i| i.get("due_at"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok());
+            earliest = earliest.into_iter().chain(at).min();
+        }
+        earliest
+            .map(|ms| Timestamp::from_millisecond(ms).map_err(|e| corrupt("deadline", e)))
+            .transpose()
+    }
+
+    async fn runs(&self, slug: &str, limit: usize) -> Result<Vec<Run>, StoreError> {
+        let mut items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :run)")
+            // The TTL deletes expired items lazily (up to days later): hide them meanwhile.
+            .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":pk", s(job_pk(slug)))
+            .expression_attribute_values(":run", s("RUN#"))
+            .expression_attribute_values(":now", n(Timestamp::now().as_second()))
+            .scan_index_forward(false)
+            .into_paginator()
+            .page_size(page_size(limit))
+            .items()
+            .send();
+        let mut runs = Vec::new();
+        while runs.len() < limit {
+            let Some(item) = items.try_next().await.map_err(backend)? else {
+                break;
+            };
+            runs.push(serde_json::from_str(text(&item, "run")?).map_err(|e| corrupt("run", e))?);
+        }
+        Ok(runs)
+    }
+
+    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
+        let mut counts = StatusCounts::default();
+        for class in jobwatch_core::machine::StatusClass::ALL {
+            for shard in 0..DUE_SHARDS {
+                let query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(STATUS_INDEX)
+                    .select(aws_sdk_dynamodb::types::Select::Count)
+                    .expression_attribute_values(
+                        ":shard",
+                        s(format!("{}#{shard}", class.as_str())),
+                    );
+                let query = if class == jobwatch_core::machine::StatusClass::Waiting {
+                    query
+                        .key_condition_expression("status_shard = :shard AND status_at <= :now")
+                        .expression_attribute_values(":now", n(now.as_millisecond()))
+                } else {
+                    query.key_condition_expression("status_shard = :shard")
+                };
+                // A count query returns no items, only each page's count.
+                let mut pages = query.into_paginator().send();
+                while let Some(page) = pages.try_next().await.map_err(backend)? {
+                    let found = u64::try_from(page.count()).unwrap_or(0);
+                    match class {
+                        jobwatch_core::machine::StatusClass::Down => counts.down += found,
+                        jobwatch_core::machine::StatusClass::Running => counts.running += found,
+                        jobwatch_core::machine::StatusClass::Waiting => counts.late += found,
+                    }
+                }
+            }
+        }
+        Ok(counts)
+    }
+}
+
+async fn query_due_shard(
+    client: &Client,
+    table: &str,
+    shard: u32,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<JobRecord>, StoreError> {
+    let mut items = client
+        .query()
+        .table_name(table)
+        .index_name(DUE_INDEX)
+        .key_condition_expression("due_shard = :shard AND due_at <= :now")
+        .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
+        .expression_attribute_values(":now", n(now.as_millisecond()))
+        .into_paginator()
+        .page_size(page_size(limit))
+        .items()
+        .send();
+    let mut jobs = Vec::new();
+    while jobs.len() < limit {
+        let Some(item) = items.try_next().await.map_err(backend)? else {
+            break;
+        };
+        jobs.push(decode_job(&item)?);
+    }
+    Ok(jobs)
+}

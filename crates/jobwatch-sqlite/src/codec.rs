@@ -1,0 +1,123 @@
+//! Rows to records and back: how a job, its runs, alerts and incidents are encoded in their
+//! columns (JSON documents, millisecond timestamps), and the errors of doing so.
+
+use jiff::Timestamp;
+use jobwatch_core::{JobDoc, JobState, Slug};
+use jobwatch_store::{IncidentRecord, JobRecord, StoreError};
+use rusqlite::{Connection, OptionalExtension};
+
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt("encoding", e))
+}
+
+pub(crate) fn millis(t: Option<Timestamp>) -> Option<i64> {
+    t.map(|t| t.as_millisecond())
+}
+
+pub(crate) const JOB_COLUMNS: &str = "slug, uuid_hash, version, spec, state";
+
+type RawJob = (String, String, i64, String, String);
+
+fn raw_job(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawJob> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn decode_job((slug, uuid_hash, version, spec, state): RawJob) -> Result<JobRecord, StoreError> {
+    let slug = Slug::parse(&slug).map_err(|e| corrupt("job slug", e))?;
+    let doc: JobDoc = serde_json::from_str(&spec).map_err(|e| corrupt("job definition", e))?;
+    let spec = doc
+        .into_spec(slug)
+        .map_err(|e| corrupt("job definition", e))?;
+    let state: JobState = serde_json::from_str(&state).map_err(|e| corrupt("job state", e))?;
+    let version = u64::try_from(version).map_err(|e| corrupt("job version", e))?;
+    Ok(JobRecord {
+        spec,
+        state,
+        version,
+        uuid_hash,
+    })
+}
+
+pub(crate) fn query_jobs(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<JobRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt.query_map(params, raw_job).map_err(backend)?;
+    rows.map(|row| row.map_err(backend).and_then(decode_job))
+        .collect()
+}
+
+pub(crate) fn query_job(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<JobRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    stmt.query_row(params, raw_job)
+        .optional()
+        .map_err(backend)?
+        .map(decode_job)
+        .transpose()
+}
+
+pub(crate) fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn status_class(record: &JobRecord) -> Option<&'static str> {
+    record
+        .state
+        .status_marker()
+        .map(|(class, _)| class.as_str())
+}
+
+pub(crate) fn status_at(record: &JobRecord) -> Option<i64> {
+    record
+        .state
+        .status_marker()
+        .map(|(_, at)| at.as_millisecond())
+}
+
+pub(crate) const INCIDENT_COLUMNS: &str = "key, version, doc, due_at, expires_at";
+
+type RawIncident = (String, i64, String, Option<i64>, i64);
+
+pub(crate) fn raw_incident(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawIncident> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+pub(crate) fn decode_incident(
+    (key, version, doc, due_at, expires_at): RawIncident,
+) -> Result<IncidentRecord, StoreError> {
+    let instant =
+        |ms: i64| Timestamp::from_millisecond(ms).map_err(|e| corrupt("incident time", e));
+    Ok(IncidentRecord {
+        key,
+        version: u64::try_from(version).map_err(|e| corrupt("incident version", e))?,
+        doc,
+        due_at: due_at.map(instant).transpose()?,
+        expires_at: instant(expires_at)?,
+    })
+}
