@@ -1,5 +1,6 @@
 //! AWS APIs for tests: one `moto_server` per test process on a free loopback port, started on
-//! first use and killed with the process. `./scripts/test` installs moto into `.venv`; set
+//! first use and killed with the process, handling one request at a time (`moto_serial.py`).
+//! `./scripts/test` installs moto into `.venv`; set
 //! `JOBWATCH_MOTO_SERVER` to use another executable.
 
 use std::net::{TcpListener, TcpStream};
@@ -34,8 +35,19 @@ fn start() -> Result<String, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
         .port();
-    let mut command = Command::new(&executable);
+    // moto_server's own Python, running it through `moto_serial.py` (one request at a time:
+    // see there why).
+    let python = executable.with_file_name("python3");
+    if !python.exists() {
+        return Err(format!(
+            "no python3 beside {}: moto_server must come from a virtualenv (./scripts/test makes .venv)",
+            executable.display()
+        ));
+    }
+    let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/moto_serial.py");
+    let mut command = Command::new(&python);
     command
+        .arg(&launcher)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
