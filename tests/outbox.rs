@@ -6,9 +6,10 @@
 
 use std::sync::Mutex;
 
+use jiff::Timestamp;
 use jobwatch_core::AlertKind;
 use jobwatch_core::PingEvent::Success;
-use jobwatch_store::{AlertOutlet, Handover, Outbox, StoredAlert};
+use jobwatch_store::{AlertOutlet, Delivery, Handover, Outbox, StoredAlert};
 use jobwatch_tests::{World, t};
 
 /// An outlet that records what it was handed and answers as told.
@@ -35,6 +36,25 @@ impl AlertOutlet for Recording {
         self.handed.lock().expect("lock").push(alert.event.kind);
         self.answer
     }
+}
+
+/// One delivery of the outbox, of the alerts raised by `raised_by`.
+async fn deliver(world: &World, outlet: &Recording, raised_by: Timestamp) -> Delivery {
+    world
+        .engine
+        .deliver_outbox(outlet, raised_by, 100)
+        .await
+        .expect("delivery")
+}
+
+/// What waits in the outbox, oldest first.
+async fn pending(world: &World) -> Vec<StoredAlert> {
+    world
+        .engine
+        .store()
+        .pending_alerts(100)
+        .await
+        .expect("outbox")
 }
 
 /// Two jobs: `backup` ran and succeeded, `heartbeat` never pinged (one missed alert).
@@ -64,12 +84,8 @@ async fn the_daily_report_is_queued_in_the_outbox_with_the_alerts() {
     assert_eq!(report.kind, AlertKind::Report);
     let body = report.report.as_ref().expect("report body");
     assert_eq!((body.jobs_total, body.jobs_down, body.runs), (2, 1, 1));
-    let pending: Vec<AlertKind> = world
-        .engine
-        .store()
-        .pending_alerts(100)
+    let pending: Vec<AlertKind> = pending(&world)
         .await
-        .expect("outbox")
         .into_iter()
         .map(|a| a.event.kind)
         .collect();
@@ -84,11 +100,7 @@ async fn settled_alerts_are_acknowledged_and_forwarded_ones_are_handed_over_agai
     // AWS: published to the topic, kept until the formatter acknowledges them.
     let topic = Recording::answering(Handover::Forwarded);
     for _ in 0..2 {
-        let delivery = world
-            .engine
-            .deliver_outbox(&topic, world.now, 100)
-            .await
-            .expect("delivery");
+        let delivery = deliver(&world, &topic, world.now).await;
         assert_eq!((delivery.handed_over, delivery.settled), (2, 0));
     }
     assert_eq!(
@@ -100,28 +112,15 @@ async fn settled_alerts_are_acknowledged_and_forwarded_ones_are_handed_over_agai
     // Alerts raised after the cut-off wait for a later delivery.
     let early = Recording::answering(Handover::Forwarded);
     let cutoff = t("2026-03-02T00:00:00Z");
-    let delivery = world
-        .engine
-        .deliver_outbox(&early, cutoff, 100)
-        .await
-        .expect("delivery");
+    let delivery = deliver(&world, &early, cutoff).await;
     assert_eq!(delivery.handed_over, 0);
 
     // Locally: printed and posted, then acknowledged; nothing is handed over twice.
     let console = Recording::answering(Handover::Settled);
-    let delivery = world
-        .engine
-        .deliver_outbox(&console, world.now, 100)
-        .await
-        .expect("delivery");
+    let delivery = deliver(&world, &console, world.now).await;
     assert_eq!((delivery.handed_over, delivery.settled), (2, 2));
     assert_eq!(console.handed(), [AlertKind::Missed, AlertKind::Report]);
-    let pending = world
-        .engine
-        .store()
-        .pending_alerts(100)
-        .await
-        .expect("outbox");
+    let pending = pending(&world).await;
     assert!(pending.is_empty(), "{pending:?}");
 }
 
@@ -131,11 +130,7 @@ async fn a_blocked_delivery_keeps_the_order_and_a_failed_one_does_not() {
     world.engine.daily_report(world.now).await.expect("report");
 
     let blocked = Recording::answering(Handover::Blocked);
-    let delivery = world
-        .engine
-        .deliver_outbox(&blocked, world.now, 100)
-        .await
-        .expect("delivery");
+    let delivery = deliver(&world, &blocked, world.now).await;
     assert_eq!((delivery.handed_over, delivery.failed), (1, 1));
     assert_eq!(
         blocked.handed(),
@@ -144,17 +139,8 @@ async fn a_blocked_delivery_keeps_the_order_and_a_failed_one_does_not() {
     );
 
     let failing = Recording::answering(Handover::Failed);
-    let delivery = world
-        .engine
-        .deliver_outbox(&failing, world.now, 100)
-        .await
-        .expect("delivery");
+    let delivery = deliver(&world, &failing, world.now).await;
     assert_eq!((delivery.handed_over, delivery.failed), (2, 2));
-    let pending = world
-        .engine
-        .store()
-        .pending_alerts(100)
-        .await
-        .expect("outbox");
+    let pending = pending(&world).await;
     assert_eq!(pending.len(), 2, "failed alerts stay in the outbox");
 }
