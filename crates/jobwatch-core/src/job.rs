@@ -286,7 +286,21 @@ impl JobDoc {
 }
 
 impl JobSpec {
-    /// The document form with every setting explicit (what stores persist and the API shows).
+    /// The document stores persist: [`JobSpec::to_doc`] without the settings that equal
+    /// their fixed defaults (thresholds of 1, no late alert, no tags, no description), which
+    /// [`JobDoc::into_spec`] restores. The job item is written on every ping and billed per
+    /// KB, so the bytes count.
+    pub fn to_stored_doc(&self) -> JobDoc {
+        let mut doc = self.to_doc();
+        doc.failure_threshold = doc.failure_threshold.filter(|n| *n != 1);
+        doc.recovery_threshold = doc.recovery_threshold.filter(|n| *n != 1);
+        doc.late_alert = doc.late_alert.filter(|late| *late);
+        doc.tags = doc.tags.filter(|tags| !tags.is_empty());
+        doc.description = doc.description.filter(|d| !d.is_empty());
+        doc
+    }
+
+    /// The document form with every setting explicit (what the API shows).
     pub fn to_doc(&self) -> JobDoc {
         let (schedule, tz, every) = match &self.schedule {
             Schedule::Cron { expr, tz_name, .. } => {

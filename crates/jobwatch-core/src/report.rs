@@ -1,34 +1,34 @@
-//! The daily report: one summary per environment of how its jobs did over the last 24 hours,
-//! built from the jobs' state and run history, sent as an alert event of kind `report`.
+//! The daily report: one summary per environment of how its jobs did over the last report
+//! day, built from the jobs' state alone (their daily tallies, see [`crate::tally`]), sent as
+//! an alert event of kind `report`.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::alert::{AlertEvent, AlertKind, JobSummary};
 use crate::health::Status;
 use crate::job::{JobSpec, Severity};
 use crate::machine::JobState;
 pub use crate::report_types::{DailyReport, JobLine, MAX_JOB_LINES};
-use crate::run::{Run, RunOutcome};
+use crate::tally::{self, ReportDay};
 
-fn average(values: &[u64]) -> Option<u64> {
-    (!values.is_empty()).then(|| values.iter().sum::<u64>() / values.len() as u64)
+fn average(values: impl Iterator<Item = u64>) -> Option<u64> {
+    let (sum, count) = values.fold((0u64, 0u64), |(s, c), v| (s.saturating_add(v), c + 1));
+    (count > 0).then(|| sum / count)
 }
 
-/// Builds the report of the 24 hours before `now` from each job's definition, state and
-/// recent runs (newest first, as stores list them).
+/// Builds the report of the last report day that had ended by `now` (see
+/// [`ReportDay::last_complete`]) from each job's definition and state.
 pub fn daily_report(
     environment: &str,
-    jobs: &[(JobSpec, JobState, Vec<Run>)],
+    jobs: &[(JobSpec, JobState)],
     now: Timestamp,
+    report_day: &ReportDay,
 ) -> AlertEvent {
-    let start = now - SignedDuration::from_hours(24);
-    let in_period = |run: &Run| {
-        let at = run.finished_at.or(run.started_at).or(run.expected_at);
-        at.is_some_and(|at| at > start && at <= now)
-    };
+    let day = report_day.last_complete(now);
+    let (start, end) = report_day.bounds(day);
     let mut report = DailyReport {
         period_start: start,
-        period_end: now,
+        period_end: end,
         jobs_total: 0,
         jobs_down: 0,
         jobs_late: 0,
@@ -40,7 +40,7 @@ pub fn daily_report(
         timeouts: 0,
         jobs: Vec::new(),
     };
-    for (spec, state, runs) in jobs {
+    for (spec, state) in jobs {
         let status = state.status(now);
         report.jobs_total += 1;
         match status {
@@ -50,46 +50,22 @@ pub fn daily_report(
             Status::Paused => report.jobs_paused += 1,
             Status::New | Status::Up => {}
         }
-        let period: Vec<&Run> = runs.iter().filter(|r| in_period(r)).collect();
-        let count = |outcomes: &[RunOutcome]| {
-            period
-                .iter()
-                .filter(|r| outcomes.contains(&r.outcome))
-                .count() as u32
-        };
-        let finished = [
-            RunOutcome::Success,
-            RunOutcome::Failed,
-            RunOutcome::TooShort,
-            RunOutcome::TimedOut,
-        ];
-        let line_runs = count(&finished);
-        let failures = count(&[
-            RunOutcome::Failed,
-            RunOutcome::TooShort,
-            RunOutcome::TimedOut,
-        ]);
-        let misses = count(&[RunOutcome::Missed]);
-        report.runs += line_runs;
+        let tally = tally::of_day(&state.days, day);
+        let (runs, failures, misses) = tally.map_or((0, 0, 0), |t| (t.runs, t.failures, t.misses));
+        report.runs += runs;
         report.failures += failures;
         report.misses += misses;
-        report.timeouts += count(&[RunOutcome::TimedOut]);
-        let durations: Vec<u64> = period.iter().filter_map(|r| r.duration_ms).collect();
-        let before: Vec<u64> = runs
-            .iter()
-            .filter(|r| !in_period(r))
-            .filter_map(|r| r.duration_ms)
-            .collect();
+        report.timeouts += tally.map_or(0, |t| t.timeouts);
         report.jobs.push(JobLine {
             slug: spec.slug.to_string(),
             status,
-            runs: line_runs,
+            runs,
             failures,
             misses,
             last_success_at: state.last_success_at,
-            avg_duration_ms: average(&durations),
-            max_duration_ms: durations.iter().copied().max(),
-            usual_duration_ms: average(&before),
+            avg_duration_ms: tally.and_then(|t| t.average_ms()),
+            max_duration_ms: tally.filter(|t| t.timed > 0).map(|t| t.max_ms),
+            usual_duration_ms: average(state.recent_durations.iter().copied()),
         });
     }
     report.jobs.sort_by(|a, b| {

@@ -168,6 +168,29 @@ proptest! {
         prop_assert_eq!(state, before);
     }
 
+    /// The window of remembered pings is short (hashes, so the stored state stays small), but
+    /// long enough: a retry after up to `SEEN_WINDOW - 1` other pings is still recognised, and
+    /// a ping never seen is never taken for a retry.
+    #[test]
+    fn a_retry_is_recognised_across_the_whole_seen_window(spec in spec_strategy(), others in 0usize..jobwatch_core::machine::SEEN_WINDOW, event_pick in 0u8..3) {
+        let now: Timestamp = "2027-01-01T00:00:00Z".parse().expect("now");
+        let mut state = jobwatch_core::JobState::new(&spec, now);
+        let event = [PingEvent::Start, PingEvent::Success, PingEvent::Fail][usize::from(event_pick)];
+        let ping = Ping { event, rid: Some("retried-run".into()), body: None };
+        let first = apply_ping(&spec, &mut state, &ping, Ctx::new("prop", now));
+        prop_assert!(!first.duplicate);
+        for n in 0..others {
+            let other = Ping { event: PingEvent::Start, rid: Some(format!("other-run-{n}")), body: None };
+            let later = Ctx::new("prop", now + SignedDuration::from_secs(1 + n as i64));
+            prop_assert!(!apply_ping(&spec, &mut state, &other, later).duplicate, "a new ping is never a retry");
+        }
+        let retry_at = Ctx::new("prop", now + SignedDuration::from_secs(1 + others as i64));
+        let seen_before = state.seen.clone();
+        let retry = apply_ping(&spec, &mut state, &ping, retry_at);
+        prop_assert!(retry.duplicate);
+        prop_assert_eq!(state.seen, seen_before, "a retry is not remembered again");
+    }
+
     #[test]
     fn after_advancing_no_deadline_is_left_in_the_past(spec in spec_strategy(), steps in prop::collection::vec(step_strategy(), 0..40)) {
         let (_, mut state) = play(&spec, &steps, true);

@@ -16,6 +16,7 @@
 mod deadlines;
 mod definition;
 mod pings;
+mod seen;
 mod state;
 mod streak;
 mod transition;
@@ -25,5 +26,5 @@ pub use crate::health::{Health, Status};
 pub use deadlines::advance;
 pub use definition::{pause, redefine, resume};
 pub use pings::{Ping, PingEvent, PingOutcome, apply_ping};
-pub use state::{BadStreak, JobState, OpenRun, Pause, SLOW_FACTOR, SeenPing, StatusClass};
+pub use state::{BadStreak, JobState, OpenRun, Pause, SEEN_WINDOW, SLOW_FACTOR, SeenPings};
 pub use transition::{Ctx, DEFAULT_REPEAT_INTERVAL, Effects};

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::deadlines::{MAX_STEPS, advance};
-use super::state::{JobState, OpenRun, RECENT_DURATIONS, SeenPing, add};
+use super::state::{JobState, OpenRun, RECENT_DURATIONS, add};
 use super::streak::{Bad, record_bad, record_good};
 use super::transition::{Ctx, Effects};
 use crate::alert::{AlertEvent, AlertKind, output_excerpt};
@@ -47,7 +47,6 @@ impl PingEvent {
 
 /// Bounds that keep a state document small whatever clients send.
 const MAX_OPEN_RUNS: usize = 32;
-const MAX_SEEN: usize = 64;
 /// Pings up to this much before a slot count for it (cron clocks drift by seconds).
 const EARLY_TOLERANCE: Duration = Duration::from_secs(60);
 
@@ -62,11 +61,11 @@ pub struct PingOutcome {
 /// Applies a ping arriving at `ctx.now` (after catching up with any deadline before it).
 pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_>) -> PingOutcome {
     let mut fx = advance(spec, state, ctx);
-    let identity = ping.rid.as_ref().map(|rid| SeenPing {
-        rid: rid.clone(),
-        event: ping.event.identity().into(),
-    });
-    if let Some(id) = &identity
+    let identity = ping
+        .rid
+        .as_ref()
+        .map(|rid| super::seen::ping_identity(rid, ping.event.identity()));
+    if let Some(id) = identity
         && state.seen.contains(id)
     {
         return PingOutcome {
@@ -83,7 +82,14 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
             let seq = state.take_seq();
             let run_id = ping.rid.clone().unwrap_or_else(|| format!("r{seq}"));
             if state.open_runs.len() >= MAX_OPEN_RUNS {
-                state.open_runs.remove(0); // forget the oldest; its record stays as it was
+                // Forget the oldest; its record is written now, since history lists open
+                // runs from the state.
+                let forgotten = state.open_runs.remove(0);
+                fx.runs.push(Run {
+                    expected_at: forgotten.expected_at,
+                    started_at: Some(forgotten.started_at),
+                    ..Run::new(forgotten.seq, forgotten.run_id, RunOutcome::Running)
+                });
             }
             state.open_runs.push(OpenRun {
                 seq,
@@ -94,12 +100,16 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
                 timed_out: false,
                 slow_announced: false,
             });
-            fx.runs.push(Run {
-                expected_at,
-                started_at: Some(now),
-                output: ping.body.clone().filter(|b| !b.is_empty()),
-                ..Run::new(seq, run_id, RunOutcome::Running)
-            });
+            // A start is recorded in the job's state (its open runs, which history lists); a
+            // run record is written only to keep what the start said, or once it finishes.
+            if let Some(output) = ping.body.clone().filter(|b| !b.is_empty()) {
+                fx.runs.push(Run {
+                    expected_at,
+                    started_at: Some(now),
+                    output: Some(output),
+                    ..Run::new(seq, run_id, RunOutcome::Running)
+                });
+            }
         }
         PingEvent::Success | PingEvent::Fail | PingEvent::Exit(_) => {
             let expected_at = state.expected.filter(|e| *e <= add(now, spec.grace));
@@ -117,10 +127,7 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
         }
     }
     if let Some(id) = identity {
-        if state.seen.len() >= MAX_SEEN {
-            state.seen.pop_front();
-        }
-        state.seen.push_back(id);
+        state.seen.remember(id);
     }
     PingOutcome {
         effects: fx,

@@ -12,17 +12,24 @@ use crate::job::JobSpec;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenRun {
+    #[serde(rename = "n", alias = "seq")]
     pub seq: u64,
+    #[serde(rename = "id", alias = "run_id")]
     pub run_id: String,
     /// Whether the client gave the run id (`?rid=`); pings without one pair with the latest
     /// start without one, as Healthchecks does.
+    #[serde(rename = "cr", alias = "client_rid")]
     pub client_rid: bool,
+    #[serde(rename = "s", alias = "started_at")]
     pub started_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "e", alias = "expected_at")]
     pub expected_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(rename = "to", alias = "timed_out")]
     pub timed_out: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(rename = "sa", alias = "slow_announced")]
     pub slow_announced: bool,
 }
 
@@ -43,51 +50,127 @@ pub struct BadStreak {
     pub last_error: Option<String>,
 }
 
-/// A ping already applied, remembered so that a client's retry is not counted twice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeenPing {
-    pub rid: String,
-    pub event: String,
-}
+pub use super::seen::{SEEN_WINDOW, SeenPings};
 
+/// What a job keeps between events. Stored as JSON under short names (the long ones are
+/// still read): the job item is rewritten on every ping and billed per KB, so its steady state
+/// is kept within one (docs/cost.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobState {
+    #[serde(rename = "c", alias = "created_at")]
     pub created_at: Timestamp,
+    #[serde(rename = "h", alias = "health")]
     pub health: Health,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "p",
+        alias = "paused",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub paused: Option<Pause>,
     /// The earliest expected run not yet seen (a slot of the schedule).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "e",
+        alias = "expected",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expected: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "o",
+        alias = "open_runs",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub open_runs: Vec<OpenRun>,
+    #[serde(rename = "b", alias = "bad_in_a_row")]
     pub bad_in_a_row: u32,
+    #[serde(rename = "g", alias = "good_in_a_row")]
     pub good_in_a_row: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "st",
+        alias = "streak",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub streak: Option<BadStreak>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ds",
+        alias = "down_since",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub down_since: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lp",
+        alias = "last_ping_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_ping_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ls",
+        alias = "last_success_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_success_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lf",
+        alias = "last_failure_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_failure_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ld",
+        alias = "last_duration_ms",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_duration_ms: Option<u64>,
     /// Next run sequence number.
+    #[serde(rename = "n", alias = "next_seq")]
     pub next_seq: u64,
-    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
-    pub seen: VecDeque<SeenPing>,
+    #[serde(
+        rename = "s",
+        alias = "seen",
+        default,
+        skip_serializing_if = "SeenPings::is_empty"
+    )]
+    pub seen: SeenPings,
     /// When a job still down is announced again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ra",
+        alias = "reminder_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub reminder_at: Option<Timestamp>,
     /// The slot already announced as late (jobs with `late_alert`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lt",
+        alias = "late_slot",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub late_slot: Option<Timestamp>,
     /// Durations of the latest successful runs (ms, oldest first): what "slow" is measured by.
-    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    #[serde(
+        rename = "rd",
+        alias = "recent_durations",
+        default,
+        skip_serializing_if = "VecDeque::is_empty"
+    )]
     pub recent_durations: VecDeque<u64>,
+    /// How the runs of the latest report days went (see [`crate::tally`]), oldest first.
+    #[serde(
+        rename = "d",
+        alias = "days",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub days: Vec<crate::tally::DayTally>,
 }
 
 /// Runs slower than this multiple of the p95 of the job's recent runs are announced as slow.
@@ -114,10 +197,11 @@ impl JobState {
             last_failure_at: None,
             last_duration_ms: None,
             next_seq: 1,
-            seen: VecDeque::new(),
+            seen: SeenPings::default(),
             reminder_at: None,
             late_slot: None,
             recent_durations: VecDeque::new(),
+            days: Vec::new(),
         }
     }
 
@@ -137,30 +221,12 @@ impl JobState {
         }
     }
 
-    /// Which gauge the job counts in (down, running, or waiting for its next run) and since
-    /// when; paused jobs and jobs expecting nothing count in none. A waiting job whose time
-    /// has passed is late. Stores index this so the gauges cost a count, not a scan.
-    pub fn status_marker(&self) -> Option<(StatusClass, Timestamp)> {
-        if self.paused.is_some() {
-            return None;
-        }
-        if self.health == Health::Down {
-            return Some((
-                StatusClass::Down,
-                self.down_since.unwrap_or(self.created_at),
-            ));
-        }
-        if let Some(started) = self
-            .open_runs
-            .iter()
-            .filter(|r| !r.timed_out)
-            .map(|r| r.started_at)
-            .min()
-        {
-            return Some((StatusClass::Running, started));
-        }
-        self.expected
-            .map(|expected| (StatusClass::Waiting, expected))
+    /// Since when the job counts as down in the gauge (paused jobs count in none). Stores
+    /// index this, and only this, so the gauge costs a count, and the index is written only
+    /// when a job goes down or comes back, not on every ping.
+    pub fn down_marker(&self) -> Option<Timestamp> {
+        (self.paused.is_none() && self.health == Health::Down)
+            .then(|| self.down_since.unwrap_or(self.created_at))
     }
 
     /// How long a run may take before it is slow: a multiple of the p95 of recent runs.
@@ -177,6 +243,20 @@ impl JobState {
         ))
     }
 
+    /// The runs started and still open, as history lists them (newest first). Their records
+    /// are written when they finish (or time out), not when they start.
+    pub fn open_run_records(&self) -> impl Iterator<Item = crate::run::Run> + '_ {
+        self.open_runs
+            .iter()
+            .rev()
+            .filter(|r| !r.timed_out)
+            .map(|r| crate::run::Run {
+                expected_at: r.expected_at,
+                started_at: Some(r.started_at),
+                ..crate::run::Run::new(r.seq, r.run_id.clone(), crate::run::RunOutcome::Running)
+            })
+    }
+
     pub(super) fn take_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -187,28 +267,4 @@ impl JobState {
 /// `t + d`, saturating at the end of time.
 pub(super) fn add(t: Timestamp, d: Duration) -> Timestamp {
     t.checked_add(d.to_signed()).unwrap_or(Timestamp::MAX)
-}
-
-/// The gauge a job counts in; see [`JobState::status_marker`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StatusClass {
-    Down,
-    Running,
-    Waiting,
-}
-
-impl StatusClass {
-    pub const ALL: [StatusClass; 3] = [
-        StatusClass::Down,
-        StatusClass::Running,
-        StatusClass::Waiting,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusClass::Down => "down",
-            StatusClass::Running => "running",
-            StatusClass::Waiting => "waiting",
-        }
-    }
 }
