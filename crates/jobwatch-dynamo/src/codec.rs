@@ -9,7 +9,7 @@ use jobwatch_core::{AlertEvent, JobDoc, JobState, Slug};
 use jobwatch_store::{IncidentRecord, JobRecord, StoreError};
 
 use crate::errors::corrupt;
-use crate::schema::{DUE_SHARDS, TTL_ATTRIBUTE};
+use crate::schema::{DUE_SHARDS, LISTED, TTL_ATTRIBUTE};
 
 pub(crate) const JOB_SK: &str = "JOB";
 pub(crate) const OUTBOX_PK: &str = "OUTBOX";
@@ -120,29 +120,52 @@ pub(crate) fn outbox_item(
     ]))
 }
 
-/// The whole job item: written in full on every change, so no attribute can go stale.
+/// A run record's item, kept until `expiry` (epoch seconds).
+pub(crate) fn run_item(
+    slug: &str,
+    run: &jobwatch_core::Run,
+    expiry: i64,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    Ok(HashMap::from([
+        ("PK".to_string(), s(job_pk(slug))),
+        ("SK".to_string(), s(run_sk(run.seq))),
+        ("run".to_string(), s(to_json(run)?)),
+        (TTL_ATTRIBUTE.to_string(), n(expiry)),
+    ]))
+}
+
+/// The key of a job item.
+pub(crate) fn job_key(slug: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("PK".to_string(), s(job_pk(slug))),
+        ("SK".to_string(), s(JOB_SK)),
+    ])
+}
+
+/// The whole job item: written in full on every change, so no attribute can go stale. The
+/// slug is its key's (`JOB#<slug>`), not stored twice.
 pub(crate) fn job_item(record: &JobRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let mut item = HashMap::from([
         ("PK".to_string(), s(job_pk(record.slug()))),
         ("SK".to_string(), s(JOB_SK)),
-        ("slug".to_string(), s(record.slug())),
+        ("listed".to_string(), s(LISTED)),
         ("uuid_hash".to_string(), s(&record.uuid_hash)),
         ("version".to_string(), n(record.version)),
-        ("spec".to_string(), s(to_json(&record.spec.to_doc())?)),
+        (
+            "spec".to_string(),
+            s(to_json(&record.spec.to_stored_doc())?),
+        ),
         ("state".to_string(), s(to_json(&record.state)?)),
     ]);
     if let Some(deadline) = record.next_deadline() {
         item.insert("due_shard".into(), s(due_shard(record.slug())));
         item.insert("due_at".into(), n(deadline.as_millisecond()));
     }
-    if let Some((class, at)) = record.state.status_marker() {
+    if let Some(since) = record.state.down_marker() {
         let shard = due_shard(record.slug());
         let shard = shard.trim_start_matches("DUE#");
-        item.insert(
-            "status_shard".into(),
-            s(format!("{}#{shard}", class.as_str())),
-        );
-        item.insert("status_at".into(), n(at.as_millisecond()));
+        item.insert("status_shard".into(), s(format!("down#{shard}")));
+        item.insert("status_at".into(), n(since.as_millisecond()));
     }
     Ok(item)
 }
@@ -158,7 +181,11 @@ pub(crate) fn text<'a>(
 }
 
 pub(crate) fn decode_job(item: &HashMap<String, AttributeValue>) -> Result<JobRecord, StoreError> {
-    let slug = Slug::parse(text(item, "slug")?).map_err(|e| corrupt("job slug", e))?;
+    let pk = text(item, "PK")?;
+    let slug = pk
+        .strip_prefix("JOB#")
+        .ok_or_else(|| corrupt("job", format!("key `{pk}` is not a job's")))?;
+    let slug = Slug::parse(slug).map_err(|e| corrupt("job slug", e))?;
     let doc: JobDoc =
         serde_json::from_str(text(item, "spec")?).map_err(|e| corrupt("job definition", e))?;
     let spec = doc

@@ -1,11 +1,13 @@
 //! [`IncidentStore`] on DynamoDB: one item per key, written with compare-and-set on its
 //! `version`; those with something held are found through the `due` index's `NOTIFY` shard.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use jobwatch_store::{IncidentRecord, IncidentStore, StoreError};
 
 use crate::codec::{INCIDENT_SK, NOTIFY_SHARD, decode_incident, incident_item, incident_pk, n, s};
-use crate::errors::{backend, is_conditional_failure};
+use crate::errors::{backend, corrupt, is_conditional_failure};
 use crate::schema::DUE_INDEX;
 use crate::{DynamoStore, page_size};
 
@@ -66,15 +68,34 @@ impl IncidentStore for DynamoStore {
             .page_size(page_size(limit))
             .items()
             .send();
-        let mut records = Vec::new();
-        while records.len() < limit {
+        // The index holds keys only: collect the due keys, then read those records.
+        let mut keys = Vec::new();
+        while keys.len() < limit {
             let Some(item) = items.try_next().await.map_err(backend)? else {
                 break;
             };
-            records.push(decode_incident(&item)?);
+            keys.push(HashMap::from([
+                (
+                    "PK".to_string(),
+                    item.get("PK")
+                        .cloned()
+                        .ok_or_else(|| corrupt("due index", "an entry without `PK`"))?,
+                ),
+                ("SK".to_string(), s(INCIDENT_SK)),
+            ]));
         }
-        // The index is eventually consistent, so a record may be a little stale: callers
-        // write back with compare-and-set, which catches that.
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut records = self
+            .get_items(keys)
+            .await?
+            .iter()
+            .map(decode_incident)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Only those still due: a record may have moved on since the index was read.
+        records.retain(|r| r.due_at.is_some_and(|due| due <= now));
+        // Callers write back with compare-and-set, which catches a record changed since.
         records.sort_by(|a, b| (a.due_at, &a.key).cmp(&(b.due_at, &b.key)));
         records.truncate(limit);
         Ok(records)

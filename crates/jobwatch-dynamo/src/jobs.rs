@@ -4,16 +4,18 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use jiff::Timestamp;
 use jobwatch_core::Run;
-use jobwatch_store::{Commit, JobRecord, JobStore, StatusCounts, StoreError};
+use jobwatch_store::{Commit, JobRecord, JobStore, StoreError};
 
 use crate::codec::{
-    JOB_SK, decode_job, expires_at, job_item, job_pk, n, outbox_item, run_sk, s, text, to_json,
+    JOB_SK, decode_job, expires_at, job_item, job_key, job_pk, n, outbox_item, run_item, s, text,
 };
 use crate::errors::{backend, corrupt, is_conditional_failure};
-use crate::schema::{DUE_INDEX, DUE_SHARDS, STATUS_INDEX, TTL_ATTRIBUTE, UUID_INDEX};
+use crate::schema::{
+    DUE_INDEX, DUE_SHARDS, JOBS_INDEX, LISTED, STATUS_INDEX, TTL_ATTRIBUTE, UUID_INDEX,
+};
 use crate::{ALERT_RETENTION_DAYS, DynamoStore, page_size};
 
 /// DynamoDB's limit on items in one transaction.
@@ -93,20 +95,31 @@ impl JobStore for DynamoStore {
     }
 
     async fn list_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
-        // Admin listings are rare: a filtered scan is cheaper than indexing every job write.
-        let mut items = self
+        // The keys from the `jobs` index, then the jobs: reads proportional to the jobs, never
+        // to their run history.
+        let keys: Vec<_> = self
             .client
-            .scan()
+            .query()
             .table_name(&self.table)
-            .filter_expression("SK = :job")
-            .expression_attribute_values(":job", s(JOB_SK))
+            .index_name(JOBS_INDEX)
+            .key_condition_expression("listed = :job")
+            .expression_attribute_values(":job", s(LISTED))
             .into_paginator()
             .items()
-            .send();
-        let mut jobs = Vec::new();
-        while let Some(item) = items.try_next().await.map_err(backend)? {
-            jobs.push(decode_job(&item)?);
-        }
+            .send()
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let keys = keys
+            .iter()
+            .map(|key| Ok(job_key(job_slug(key)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut jobs = self
+            .get_items(keys)
+            .await?
+            .iter()
+            .map(decode_job)
+            .collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by(|a, b| a.slug().cmp(b.slug()));
         Ok(jobs)
     }
@@ -125,12 +138,7 @@ impl JobStore for DynamoStore {
         let alert_expiry = expires_at(ALERT_RETENTION_DAYS);
         let mut extra_items = Vec::with_capacity(commit.runs.len() + commit.alerts.len());
         for run in commit.runs {
-            extra_items.push(HashMap::from([
-                ("PK".to_string(), s(job_pk(slug))),
-                ("SK".to_string(), s(run_sk(run.seq))),
-                ("run".to_string(), s(to_json(run)?)),
-                (TTL_ATTRIBUTE.to_string(), n(run_expiry)),
-            ]));
+            extra_items.push(run_item(slug, run, run_expiry)?);
         }
         for alert in commit.alerts {
             extra_items.push(outbox_item(alert, alert_expiry)?);
@@ -225,17 +233,26 @@ impl JobStore for DynamoStore {
         for shard in 0..DUE_SHARDS {
             let client = self.client.clone();
             let table = self.table.clone();
-            tasks.spawn(async move { query_due_shard(&client, &table, shard, now, limit).await });
+            tasks.spawn(async move { due_keys(&client, &table, shard, now, limit).await });
         }
         let mut due = Vec::new();
         while let Some(result) = tasks.join_next().await {
             due.extend(result.map_err(|e| StoreError::Backend(format!("due query task: {e}")))??);
         }
-        due.sort_by(|a: &JobRecord, b: &JobRecord| {
+        // The earliest `limit` deadlines of all shards, then only those jobs are read.
+        due.sort();
+        due.truncate(limit);
+        let keys = due.iter().map(|(_, slug)| job_key(slug)).collect();
+        let mut jobs = self
+            .get_items(keys)
+            .await?
+            .iter()
+            .map(decode_job)
+            .collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by(|a: &JobRecord, b: &JobRecord| {
             (a.next_deadline(), a.slug()).cmp(&(b.next_deadline(), b.slug()))
         });
-        due.truncate(limit);
-        Ok(due)
+        Ok(jobs)
     }
 
     async fn earliest_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
@@ -293,50 +310,44 @@ impl JobStore for DynamoStore {
         Ok(runs)
     }
 
-    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
-        let mut counts = StatusCounts::default();
-        for class in jobwatch_core::machine::StatusClass::ALL {
-            for shard in 0..DUE_SHARDS {
-                let query = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(STATUS_INDEX)
-                    .select(aws_sdk_dynamodb::types::Select::Count)
-                    .expression_attribute_values(
-                        ":shard",
-                        s(format!("{}#{shard}", class.as_str())),
-                    );
-                let query = if class == jobwatch_core::machine::StatusClass::Waiting {
-                    query
-                        .key_condition_expression("status_shard = :shard AND status_at <= :now")
-                        .expression_attribute_values(":now", n(now.as_millisecond()))
-                } else {
-                    query.key_condition_expression("status_shard = :shard")
-                };
-                // A count query returns no items, only each page's count.
-                let mut pages = query.into_paginator().send();
-                while let Some(page) = pages.try_next().await.map_err(backend)? {
-                    let found = u64::try_from(page.count()).unwrap_or(0);
-                    match class {
-                        jobwatch_core::machine::StatusClass::Down => counts.down += found,
-                        jobwatch_core::machine::StatusClass::Running => counts.running += found,
-                        jobwatch_core::machine::StatusClass::Waiting => counts.late += found,
-                    }
-                }
+    async fn jobs_down(&self) -> Result<u64, StoreError> {
+        let mut down = 0;
+        for shard in 0..DUE_SHARDS {
+            // A count query returns no items, only each page's count.
+            let mut pages = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(STATUS_INDEX)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .key_condition_expression("status_shard = :shard")
+                .expression_attribute_values(":shard", s(format!("down#{shard}")))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.try_next().await.map_err(backend)? {
+                down += u64::try_from(page.count()).unwrap_or(0);
             }
         }
-        Ok(counts)
+        Ok(down)
     }
 }
 
-async fn query_due_shard(
+/// The slug of a job from its key attributes.
+fn job_slug(item: &HashMap<String, AttributeValue>) -> Result<&str, StoreError> {
+    let pk = text(item, "PK")?;
+    pk.strip_prefix("JOB#")
+        .ok_or_else(|| corrupt("job key", format!("`{pk}` is not a job's")))
+}
+
+/// The deadlines (ms) and slugs of a shard's jobs due by `now`, earliest first, at most
+/// `limit`: keys only, from the index.
+async fn due_keys(
     client: &Client,
     table: &str,
     shard: u32,
     now: Timestamp,
     limit: usize,
-) -> Result<Vec<JobRecord>, StoreError> {
+) -> Result<Vec<(i64, String)>, StoreError> {
     let mut items = client
         .query()
         .table_name(table)
@@ -348,12 +359,17 @@ async fn query_due_shard(
         .page_size(page_size(limit))
         .items()
         .send();
-    let mut jobs = Vec::new();
-    while jobs.len() < limit {
+    let mut due = Vec::new();
+    while due.len() < limit {
         let Some(item) = items.try_next().await.map_err(backend)? else {
             break;
         };
-        jobs.push(decode_job(&item)?);
+        let at = item
+            .get("due_at")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| corrupt("due index", "missing `due_at`"))?;
+        due.push((at, job_slug(&item)?.to_string()));
     }
-    Ok(jobs)
+    Ok(due)
 }

@@ -2,23 +2,32 @@
 //!
 //! | item | `PK` | `SK` | other attributes |
 //! | --- | --- | --- | --- |
-//! | job | `JOB#<slug>` | `JOB` | `slug`, `uuid_hash`, `version`, `spec`, `state` (JSON), and while the job awaits something `due_shard` + `due_at` |
+//! | job | `JOB#<slug>` | `JOB` | `uuid_hash`, `version`, `spec`, `state` (JSON), `listed` = `JOB`, while the job awaits something `due_shard` + `due_at`, while it is down `status_shard` + `status_at` |
 //! | run | `JOB#<slug>` | `RUN#<seq, 20 digits>` | `run` (JSON), `expires_at` (TTL) |
 //! | alert | `OUTBOX` | `<at ms, 15 digits>#<alert id>` | `event` (JSON), `expires_at` (TTL) |
 //! | setting | `SETTING#<key>` | `SETTING` | `value` |
 //! | incident (notification state) | `INCIDENT#<key>` | `INCIDENT` | `version`, `doc` (JSON), `expires_at` (TTL), and while something is held `due_shard` = `NOTIFY` + `due_at` |
 //!
+//! A job item stays within one 1 KB write unit in the steady state (see the cost model in
+//! `docs/cost.md`): its state keeps short windows (ping hashes, recent durations, two days of
+//! tallies), and every index projects keys only.
+//!
 //! The `due` index is sparse and write-sharded: only jobs with a deadline carry `due_shard`
-//! (`DUE#0`..`DUE#7`, by a hash of the slug) and `due_at`, so a sweep reads one page per shard
-//! plus the due jobs, never the whole table. The `by-uuid` index (keys only) finds a job by the
-//! hash of its ping UUID; the answer is cached per process (it never changes for a job).
-//! Every state change is a conditional write on `version`, in the same transaction as its runs
-//! and alerts. Incidents (the formatter's alert-fatigue and digest state) are conditional
+//! (`DUE#0`..`DUE#7`, by a hash of the slug) and `due_at`, so a sweep reads one page of keys
+//! per shard, then the due jobs (BatchGetItem), never the whole table. The `by-uuid` index
+//! finds a job by the hash of its ping UUID; the answer is cached per process (it never
+//! changes for a job). The `jobs` index lists every job without a scan. The `status` index
+//! holds down jobs only.
+//! Every state change is a conditional write on `version`; a change with run records or
+//! alerts writes them in the same transaction (a start ping, which writes none, is a single
+//! conditional put). Incidents (the formatter's alert-fatigue and digest state) are conditional
 //! writes on their own `version`; those with something held share the `due` index under the
 //! shard `NOTIFY`, which the job sweep never reads.
 //!
 //! Modules: [`schema`] (the table's shape), [`codec`] (items to records), [`errors`], one per store trait
-//! ([`jobs`], [`outbox`], [`incidents`], [`settings`]), [`batch`] (batch writes).
+//! ([`jobs`], [`outbox`], [`incidents`], [`settings`]), [`batch`] (batch reads and writes),
+//! [`upgrade`] (one-time upgrades of tables written by earlier versions), [`size`] (item sizes
+//! as DynamoDB bills them).
 
 mod batch;
 mod codec;
@@ -29,13 +38,16 @@ mod jobs;
 mod outbox;
 mod schema;
 mod settings;
+mod size;
+mod upgrade;
 
 pub use codec::outbox_token;
 pub use counter::RequestCounter;
 pub use schema::{
-    AttributeKind, DUE_INDEX, DUE_SHARDS, IndexProjection, IndexSchema, STATUS_INDEX, TABLE,
-    TTL_ATTRIBUTE, TableSchema, UUID_INDEX, create_table,
+    AttributeKind, DUE_INDEX, DUE_SHARDS, IndexProjection, IndexSchema, JOBS_INDEX, STATUS_INDEX,
+    TABLE, TTL_ATTRIBUTE, TableSchema, UUID_INDEX, create_table,
 };
+pub use size::{item_size, write_units};
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -10,12 +10,21 @@ use jobwatch_store::StoreError;
 
 use crate::errors::backend;
 
-/// The sparse index of jobs by deadline: hash `due_shard`, range `due_at`.
+/// The sparse index of jobs by deadline (keys only): hash `due_shard`, range `due_at`. The
+/// sweep reads the due keys, then the due jobs themselves, so an index entry stays ~100
+/// bytes (one write unit) when a ping moves the deadline.
 pub const DUE_INDEX: &str = "due";
+/// The index of all jobs (keys only): hash `listed` (always `JOB`), range `PK`. Listings and
+/// the daily report read it instead of scanning the table; its entries change only when a
+/// job is created or deleted.
+pub const JOBS_INDEX: &str = "jobs";
+/// The value of `listed` on every job item.
+pub const LISTED: &str = "JOB";
 /// The index of jobs by ping UUID hash (keys only).
 pub const UUID_INDEX: &str = "by-uuid";
-/// The sparse index of jobs by gauge (keys only): hash `status_shard` (`down#3`,
-/// `running#0`, `waiting#5`...), range `status_at`. The sweeper's gauges are counts on it.
+/// The sparse index of down jobs (keys only): hash `status_shard` (`down#0`..`down#7`), range
+/// `status_at` (down since). The sweeper's gauge is a count on it; only going down or coming
+/// back writes it.
 pub const STATUS_INDEX: &str = "status";
 /// How many partitions the due index is spread over.
 pub const DUE_SHARDS: u32 = 8;
@@ -68,13 +77,14 @@ pub const TABLE: TableSchema = TableSchema {
         ("uuid_hash", AttributeKind::String),
         ("status_shard", AttributeKind::String),
         ("status_at", AttributeKind::Number),
+        ("listed", AttributeKind::String),
     ],
     indexes: &[
         IndexSchema {
             name: DUE_INDEX,
             hash: "due_shard",
             range: Some("due_at"),
-            projection: IndexProjection::All,
+            projection: IndexProjection::KeysOnly,
         },
         IndexSchema {
             name: UUID_INDEX,
@@ -86,6 +96,12 @@ pub const TABLE: TableSchema = TableSchema {
             name: STATUS_INDEX,
             hash: "status_shard",
             range: Some("status_at"),
+            projection: IndexProjection::KeysOnly,
+        },
+        IndexSchema {
+            name: JOBS_INDEX,
+            hash: "listed",
+            range: Some("PK"),
             projection: IndexProjection::KeysOnly,
         },
     ],

@@ -80,18 +80,14 @@ pub(crate) fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// `down` for a job that counts in the gauge of down jobs, else nothing (the column once
+/// held `running` and `waiting` too; only `down` is counted).
 pub(crate) fn status_class(record: &JobRecord) -> Option<&'static str> {
-    record
-        .state
-        .status_marker()
-        .map(|(class, _)| class.as_str())
+    record.state.down_marker().map(|_| "down")
 }
 
 pub(crate) fn status_at(record: &JobRecord) -> Option<i64> {
-    record
-        .state
-        .status_marker()
-        .map(|(_, at)| at.as_millisecond())
+    record.state.down_marker().map(|at| at.as_millisecond())
 }
 
 pub(crate) const INCIDENT_COLUMNS: &str = "key, version, doc, due_at, expires_at";

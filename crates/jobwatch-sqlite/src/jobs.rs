@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use jobwatch_core::Run;
-use jobwatch_store::{Commit, JobRecord, JobStore, StatusCounts, StoreError};
+use jobwatch_store::{Commit, JobRecord, JobStore, StoreError};
 use rusqlite::params;
 
 use crate::codec::{
@@ -17,7 +17,7 @@ use crate::{RUNS_KEPT_PER_JOB, SqliteStore};
 
 impl JobStore for SqliteStore {
     async fn create_job(&self, record: &JobRecord) -> Result<(), StoreError> {
-        let spec = to_json(&record.spec.to_doc())?;
+        let spec = to_json(&record.spec.to_stored_doc())?;
         let state = to_json(&record.state)?;
         let row = (
             record.slug().to_string(),
@@ -116,7 +116,7 @@ impl JobStore for SqliteStore {
         let spec = if self.cache.same_spec(record, expected_version) {
             None
         } else {
-            Some(to_json(&record.spec.to_doc())?)
+            Some(to_json(&record.spec.to_stored_doc())?)
         };
         let runs: Vec<(i64, String)> = commit
             .runs
@@ -272,31 +272,14 @@ impl JobStore for SqliteStore {
         })
     }
 
-    async fn status_counts(&self, now: Timestamp) -> Result<StatusCounts, StoreError> {
+    async fn jobs_down(&self) -> Result<u64, StoreError> {
         self.read(|conn| {
-            let count = |sql: &str, at: Option<i64>| -> Result<u64, StoreError> {
-                let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
-                let n: i64 = match at {
-                    Some(at) => stmt.query_row([at], |r| r.get(0)),
-                    None => stmt.query_row([], |r| r.get(0)),
-                }
+            let n: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM jobs WHERE status_class = 'down'")
+                .map_err(backend)?
+                .query_row([], |r| r.get(0))
                 .map_err(backend)?;
-                Ok(u64::try_from(n).unwrap_or(0))
-            };
-            Ok(StatusCounts {
-                down: count(
-                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'down'",
-                    None,
-                )?,
-                running: count(
-                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'running'",
-                    None,
-                )?,
-                late: count(
-                    "SELECT COUNT(*) FROM jobs WHERE status_class = 'waiting' AND status_at <= ?1",
-                    Some(now.as_millisecond()),
-                )?,
-            })
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 }

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
 use jobwatch_core::machine::{self, advance, apply_ping};
-use jobwatch_core::{AlertEvent, Ctx, Effects, JobSpec, JobState, Ping, Run};
+use jobwatch_core::tally::{self, ReportDay};
+use jobwatch_core::{AlertEvent, Ctx, Effects, JobSpec, JobState, Ping, Run, RunOutcome};
 use tokio::sync::Notify;
 
 use crate::retry::ConflictRetry;
@@ -17,6 +18,12 @@ use crate::{Commit, JobRecord, Store, StoreError};
 
 /// Compare-and-set attempts before giving up on a very contended job.
 const MAX_ATTEMPTS: usize = 64;
+
+/// `t` truncated to the millisecond: what the engine records. Finer digits say nothing about
+/// a cron job, and each timestamp in a job's stored state would cost six bytes more.
+fn whole_millis(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
+}
 /// Due jobs read per store call during a sweep.
 const SWEEP_PAGE: usize = 256;
 
@@ -82,6 +89,19 @@ pub struct Engine<S> {
     /// When the sweep loop will next wake by itself (ms since the epoch); `i64::MAX` while it
     /// is reading the earliest deadline, so that any change made meanwhile wakes it.
     sweep_wake_at: AtomicI64,
+    report_day: ReportDay,
+    run_output: RunOutput,
+}
+
+/// Which runs keep their output in the run history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunOutput {
+    /// Every run's (the embedded store, where it costs nothing).
+    #[default]
+    All,
+    /// All but successful runs' (on AWS, where CloudWatch Logs keeps every run's output and
+    /// a success's output would double its write units for nothing an alert needs).
+    AllButSuccesses,
 }
 
 impl<S: Store> Engine<S> {
@@ -94,7 +114,24 @@ impl<S: Store> Engine<S> {
             alerts_added: Notify::new(),
             state_changed: Notify::new(),
             sweep_wake_at: AtomicI64::new(i64::MAX),
+            report_day: ReportDay::default(),
+            run_output: RunOutput::All,
         }
+    }
+
+    /// Where report days begin (the daily report's time and zone): runs are tallied by them.
+    pub fn with_report_day(mut self, report_day: ReportDay) -> Self {
+        self.report_day = report_day;
+        self
+    }
+
+    pub fn with_run_output(mut self, run_output: RunOutput) -> Self {
+        self.run_output = run_output;
+        self
+    }
+
+    pub fn report_day(&self) -> &ReportDay {
+        &self.report_day
     }
 
     /// Sets the deployment's default interval between "still down" reminders (zero: none).
@@ -168,9 +205,20 @@ impl<S: Store> Engine<S> {
         Ok(self.store.list_jobs().await?)
     }
 
+    /// A job's history, newest first: its open runs (kept in its state until they finish)
+    /// and its stored run records.
     pub async fn runs(&self, slug: &str, limit: usize) -> Result<Vec<Run>, EngineError> {
-        self.get_job(slug).await?;
-        Ok(self.store.runs(slug, limit).await?)
+        let job = self.get_job(slug).await?;
+        let mut runs = self.store.runs(slug, limit).await?;
+        let stored: std::collections::HashSet<u64> = runs.iter().map(|r| r.seq).collect();
+        runs.extend(
+            job.state
+                .open_run_records()
+                .filter(|r| !stored.contains(&r.seq)),
+        );
+        runs.sort_by_key(|r| std::cmp::Reverse(r.seq));
+        runs.truncate(limit);
+        Ok(runs)
     }
 
     pub async fn delete_job(&self, slug: &str) -> Result<(), EngineError> {
@@ -191,6 +239,7 @@ impl<S: Store> Engine<S> {
         new_uuid_hash: &str,
         now: Timestamp,
     ) -> Result<(JobRecord, bool), EngineError> {
+        let now = whole_millis(now);
         let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
         loop {
             let Some(current) = self.store.get_job(spec.slug.as_str()).await? else {
@@ -246,6 +295,7 @@ impl<S: Store> Engine<S> {
         new_uuid_hash: &str,
         now: Timestamp,
     ) -> Result<(JobRecord, bool), EngineError> {
+        let now = whole_millis(now);
         let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
         loop {
             if let Some(existing) = self.store.get_job(spec.slug.as_str()).await? {
@@ -276,6 +326,7 @@ impl<S: Store> Engine<S> {
         ping: &Ping,
         now: Timestamp,
     ) -> Result<PingReceipt, EngineError> {
+        let now = whole_millis(now);
         let current = match lookup {
             JobLookup::Slug(slug) => self.store.get_job(slug).await?,
             JobLookup::UuidHash(hash) => self.store.find_job_by_uuid_hash(hash).await?,
@@ -301,6 +352,7 @@ impl<S: Store> Engine<S> {
         until: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<JobRecord, EngineError> {
+        let now = whole_millis(now);
         let current = self.get_job(slug).await?;
         let changed = self
             .transact(current, now, |job, ctx| {
@@ -315,6 +367,7 @@ impl<S: Store> Engine<S> {
     }
 
     pub async fn resume(&self, slug: &str, now: Timestamp) -> Result<JobRecord, EngineError> {
+        let now = whole_millis(now);
         let current = self.get_job(slug).await?;
         let changed = self
             .transact(current, now, |job, ctx| {
@@ -331,6 +384,7 @@ impl<S: Store> Engine<S> {
     /// Applies every deadline that passed by `now` to the jobs that have one, committing each
     /// job's transitions (backdated to their deadlines) once.
     pub async fn sweep(&self, now: Timestamp) -> Result<SweepReport, EngineError> {
+        let now = whole_millis(now);
         let mut report = SweepReport::default();
         loop {
             let due = self.store.due_jobs(now, SWEEP_PAGE).await?;
@@ -373,6 +427,7 @@ impl<S: Store> Engine<S> {
             if next == current && fx.is_empty() {
                 return Ok(Some((current, fx, out)));
             }
+            tally::record(&mut next.state.days, &fx.runs, &self.report_day);
             next.version = current.version + 1;
             match self.commit(&current, &next, &mut fx).await {
                 Ok(()) => return Ok(Some((next, fx, out))),
@@ -397,11 +452,29 @@ impl<S: Store> Engine<S> {
         if let Some(observer) = &self.observer {
             observer.decorate(record, fx);
         }
+        let kept;
+        let runs = match self.run_output {
+            RunOutput::All => &fx.runs,
+            RunOutput::AllButSuccesses => {
+                kept = fx
+                    .runs
+                    .iter()
+                    .map(|run| match run.outcome {
+                        RunOutcome::Success => Run {
+                            output: None,
+                            ..run.clone()
+                        },
+                        _ => run.clone(),
+                    })
+                    .collect::<Vec<_>>();
+                &kept
+            }
+        };
         self.store
             .commit(Commit {
                 record,
                 expected_version: current.version,
-                runs: &fx.runs,
+                runs,
                 alerts: &fx.alerts,
             })
             .await?;

@@ -18,9 +18,11 @@ pub mod port;
 mod record;
 mod retry;
 
-pub use engine::{CommitObserver, Engine, EngineError, JobLookup, PingReceipt, SweepReport};
+pub use engine::{
+    CommitObserver, Engine, EngineError, JobLookup, PingReceipt, RunOutput, SweepReport,
+};
 pub use incident::IncidentRecord;
-pub use outbox::{AlertOutlet, Delivery, Handover, REPORT_RUNS_PER_JOB};
+pub use outbox::{AlertOutlet, Delivery, Handover};
 pub use port::{Commit, IncidentStore, JobStore, Outbox, Settings, Store, StoreError};
-pub use record::{JobRecord, StatusCounts, StoredAlert};
+pub use record::{JobRecord, StoredAlert};
 pub use retry::ConflictRetry;

@@ -12,9 +12,6 @@ use jobwatch_core::report::daily_report;
 use crate::engine::{Engine, EngineError};
 use crate::{Store, StoredAlert};
 
-/// Runs read per job for the daily report.
-pub const REPORT_RUNS_PER_JOB: usize = 200;
-
 /// What became of one alert handed to an [`AlertOutlet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handover {
@@ -46,17 +43,18 @@ pub struct Delivery {
 }
 
 impl<S: Store> Engine<S> {
-    /// Builds the report of the 24 hours before `at` and queues it in the outbox, from which
-    /// it reaches people by the same path as every alert (and survives a crash). Returns it.
+    /// Builds the report of the last report day ended by `at` and queues it in the outbox,
+    /// from which it reaches people by the same path as every alert (and survives a crash).
+    /// It reads the jobs only (their daily tallies), never their run history. Returns it.
     pub async fn daily_report(&self, at: Timestamp) -> Result<AlertEvent, EngineError> {
         let store = self.store();
-        let jobs = store.list_jobs().await?;
-        let mut inputs = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let runs = store.runs(job.slug(), REPORT_RUNS_PER_JOB).await?;
-            inputs.push((job.spec, job.state, runs));
-        }
-        let report = daily_report(self.environment(), &inputs, at);
+        let inputs: Vec<_> = store
+            .list_jobs()
+            .await?
+            .into_iter()
+            .map(|job| (job.spec, job.state))
+            .collect();
+        let report = daily_report(self.environment(), &inputs, at, self.report_day());
         store.enqueue_alerts(std::slice::from_ref(&report)).await?;
         self.alerts_added().notify_one();
         Ok(report)

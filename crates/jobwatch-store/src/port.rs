@@ -9,7 +9,7 @@ use std::future::Future;
 use jiff::Timestamp;
 use jobwatch_core::{AlertEvent, Run};
 
-use crate::{IncidentRecord, JobRecord, StatusCounts, StoredAlert};
+use crate::{IncidentRecord, JobRecord, StoredAlert};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -84,11 +84,9 @@ pub trait JobStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Run>, StoreError>> + Send;
 
-    /// How many jobs are down, running and late at `now` (from an index: no full scan).
-    fn status_counts(
-        &self,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<StatusCounts, StoreError>> + Send;
+    /// How many jobs are down (the sweeper's gauge), from an index that only down jobs enter:
+    /// no scan, and no index write while jobs run normally.
+    fn jobs_down(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// The alert outbox: alerts wait here, committed with their job's change, until delivered.

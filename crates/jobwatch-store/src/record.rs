@@ -25,15 +25,6 @@ impl JobRecord {
     }
 }
 
-/// How many jobs are in each state right now: the sweeper's gauges.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StatusCounts {
-    pub down: u64,
-    pub running: u64,
-    /// Expected to have started by now, and still within grace.
-    pub late: u64,
-}
-
 /// An alert in the outbox, with the handle that acknowledges its delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredAlert {

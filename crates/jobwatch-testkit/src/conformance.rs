@@ -36,7 +36,7 @@ pub use jobs::{
     commit_is_compare_and_set, concurrent_commits_have_one_winner_per_version,
     create_then_read_back, delete_removes_job_and_runs, due_jobs_are_those_past_their_deadline,
     lists_jobs_by_slug, runs_are_upserted_and_listed_newest_first, slugs_are_unique,
-    status_counts_follow_the_jobs,
+    the_down_count_follows_the_jobs,
 };
 pub use outbox::{enqueued_alerts_join_the_outbox_once, outbox_keeps_alerts_until_acknowledged};
 pub use settings::settings_are_written_once;
@@ -60,7 +60,7 @@ macro_rules! conformance_tests {
             due_jobs_are_those_past_their_deadline,
             delete_removes_job_and_runs,
             settings_are_written_once,
-            status_counts_follow_the_jobs,
+            the_down_count_follows_the_jobs,
             enqueued_alerts_join_the_outbox_once,
             concurrent_commits_have_one_winner_per_version,
             incidents_are_compare_and_set,

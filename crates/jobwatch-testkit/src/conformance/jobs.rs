@@ -327,35 +327,18 @@ pub async fn concurrent_commits_have_one_winner_per_version<S: Store>(store: S) 
     );
 }
 
-pub async fn status_counts_follow_the_jobs<S: Store>(store: S) {
-    use jobwatch_store::StatusCounts;
+pub async fn the_down_count_follows_the_jobs<S: Store>(store: S) {
     let now = t("2026-01-01T00:00:00Z");
-    // Deadlines: "a" expects a ping at 01:00, "b" at 02:00, "c" at 00:30.
     for (slug, period) in [("a", "1h"), ("b", "2h"), ("c", "30m")] {
         store
             .create_job(&job(slug, period, now))
             .await
             .expect("create");
     }
-    let counts = |at: &str| {
-        let at = t(at);
-        let store = &store;
-        async move { store.status_counts(at).await.expect("counts") }
-    };
-    assert_eq!(
-        counts("2026-01-01T00:10:00Z").await,
-        StatusCounts::default(),
-        "nobody late yet"
-    );
-    assert_eq!(
-        counts("2026-01-01T01:00:00Z").await,
-        StatusCounts {
-            late: 2,
-            ..StatusCounts::default()
-        },
-        "a and c are late"
-    );
+    let down = || async { store.jobs_down().await.expect("count") };
+    assert_eq!(down().await, 0, "nobody down yet");
 
+    // A running job and a late one count as nothing: only going down enters the index.
     let a = store.get_job("a").await.expect("get").expect("a");
     let running = next(&a, |s| {
         s.open_runs.push(jobwatch_core::machine::OpenRun {
@@ -371,33 +354,29 @@ pub async fn status_counts_follow_the_jobs<S: Store>(store: S) {
     commit(&store, &a, &running, &[], &[])
         .await
         .expect("commit");
-    let c = store.get_job("c").await.expect("get").expect("c");
-    let down = next(&c, |s| {
-        s.health = jobwatch_core::Health::Down;
-        s.down_since = Some(t("2026-01-01T00:31:00Z"));
+    assert_eq!(down().await, 0);
+    for slug in ["b", "c"] {
+        let current = store.get_job(slug).await.expect("get").expect("job");
+        let is_down = next(&current, |s| {
+            s.health = jobwatch_core::Health::Down;
+            s.down_since = Some(t("2026-01-01T00:31:00Z"));
+        });
+        commit(&store, &current, &is_down, &[], &[])
+            .await
+            .expect("commit");
+    }
+    assert_eq!(down().await, 2, "b and c are down");
+
+    // Paused, a down job counts in no gauge; deleted, it is gone.
+    let b = store.get_job("b").await.expect("get").expect("b");
+    let paused = next(&b, |s| {
+        s.paused = Some(jobwatch_core::machine::Pause {
+            since: t("2026-01-01T01:00:00Z"),
+            until: None,
+        })
     });
-    commit(&store, &c, &down, &[], &[]).await.expect("commit");
-    assert_eq!(
-        counts("2026-01-01T01:00:00Z").await,
-        StatusCounts {
-            down: 1,
-            running: 1,
-            late: 0
-        },
-        "a runs, c is down, b is not due until 02:00"
-    );
-    assert_eq!(
-        counts("2026-01-01T02:00:00Z").await,
-        StatusCounts {
-            down: 1,
-            running: 1,
-            late: 1
-        }
-    );
+    commit(&store, &b, &paused, &[], &[]).await.expect("commit");
+    assert_eq!(down().await, 1, "paused jobs count in no gauge");
     store.delete_job("c").await.expect("delete");
-    assert_eq!(
-        counts("2026-01-01T02:00:00Z").await.down,
-        0,
-        "deleted jobs count no more"
-    );
+    assert_eq!(down().await, 0, "deleted jobs count no more");
 }

@@ -48,7 +48,12 @@ pub async fn outbox_keeps_alerts_until_acknowledged<S: Store>(store: S) {
 
 pub async fn enqueued_alerts_join_the_outbox_once<S: Store>(store: S) {
     let now = t("2026-01-01T09:00:00Z");
-    let report = jobwatch_core::report::daily_report("test", &[], now);
+    let report = jobwatch_core::report::daily_report(
+        "test",
+        &[],
+        now,
+        &jobwatch_core::tally::ReportDay::default(),
+    );
     store
         .enqueue_alerts(std::slice::from_ref(&report))
         .await
