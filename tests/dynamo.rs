@@ -43,17 +43,22 @@ async fn a_ping_costs_at_most_two_dynamodb_requests() {
         (PingEvent::Success, "2026-01-01T00:11:00Z"),
         (PingEvent::Fail, "2026-01-01T01:10:00Z"),
     ] {
-        let receipt = engine
-            .ping(
-                by_slug,
-                &ping(event, 1 + at.len() as u32 + event_n(event)),
-                t(at),
-            )
-            .await
-            .expect("ping");
+        let mut sent = ping(event, 1 + at.len() as u32 + event_n(event));
+        if event == PingEvent::Start {
+            sent.body = None; // what most starts send
+        }
+        let receipt = engine.ping(by_slug, &sent, t(at)).await.expect("ping");
         let counts = counter.take();
         assert_eq!(counts.values().sum::<u64>(), 2, "{event:?}: {counts:?}");
         assert_eq!(counts.get("GetItem"), Some(&1), "{event:?}: {counts:?}");
+        // A start writes only the job (its open run is in the state): one conditional put,
+        // not a transaction; a finish writes its run record with the job, atomically.
+        let write = if event == PingEvent::Start {
+            "PutItem"
+        } else {
+            "TransactWriteItems"
+        };
+        assert_eq!(counts.get(write), Some(&1), "{event:?}: {counts:?}");
         if event == PingEvent::Fail {
             assert_eq!(
                 receipt.alerts.len(),
@@ -203,8 +208,8 @@ async fn racing_pings_and_sweeps_on_dynamodb_alert_exactly_once() {
 }
 
 /// A sweep's cost grows with the jobs that are due, not with all jobs: 10,000 jobs, 100 of
-/// them past their deadline; one sweep reads the due index once per shard and the gauges
-/// once per shard and class, never the whole table.
+/// them past their deadline; one sweep reads the due keys once per shard, the due jobs in
+/// one batch, and the gauge once per shard, never the whole table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sweep_over_10000_jobs_reads_only_the_due_ones() {
     use jobwatch_store::JobRecord;
@@ -240,19 +245,24 @@ async fn a_sweep_over_10000_jobs_reads_only_the_due_ones() {
     let now = t("2026-03-01T01:00:00Z");
     // (On moto this takes minutes: each transactional write copies every table for rollback.)
     let report = engine.sweep(now).await.expect("sweep");
-    let counts = engine.store().status_counts(now).await.expect("gauges");
+    let down = engine.store().jobs_down().await.expect("gauge");
     let requests = counter.take();
     assert_eq!(
         (report.jobs_examined, report.alerts.len()),
         (100, 100),
         "exactly the due jobs"
     );
-    assert_eq!(counts.down, 100);
+    assert_eq!(down, 100);
     let shards = u64::from(jobwatch_dynamo::DUE_SHARDS);
-    let queries = requests.get("Query").copied().unwrap_or(0);
-    assert!(
-        queries <= shards + 3 * shards,
-        "{queries} queries: one per due shard, one per gauge shard: {requests:?}"
+    assert_eq!(
+        requests.get("Query"),
+        Some(&(2 * shards)),
+        "one query per due shard, one per gauge shard: {requests:?}"
+    );
+    assert_eq!(
+        requests.get("BatchGetItem"),
+        Some(&1),
+        "the 100 due jobs in one batch: {requests:?}"
     );
     assert_eq!(requests.get("Scan"), None, "{requests:?}");
     assert_eq!(
@@ -263,4 +273,209 @@ async fn a_sweep_over_10000_jobs_reads_only_the_due_ones() {
     let writes = requests.get("TransactWriteItems").copied().unwrap_or(0)
         + requests.get("PutItem").copied().unwrap_or(0);
     assert_eq!(writes, 100, "one write per due job: {requests:?}");
+}
+
+/// A job in its steady state fits in one 1 KB write unit: an hourly cron job with a
+/// description, tags and limits, after 40 runs pinged with run ids (the seen-ping window and
+/// the recent durations full, two days of tallies), read back raw from the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_job_stays_within_one_write_unit() {
+    let (store, counter) = fresh_dynamo().await;
+    let table = store.table().to_string();
+    let engine = Engine::new(store, "prod");
+    let doc: JobDoc = serde_json::from_str(
+        r#"{"schedule": "0 * * * *", "tz": "Europe/Berlin", "grace": "10m", "max_runtime": "45m",
+            "description": "Nightly database backup to the offsite bucket",
+            "tags": ["db", "backup"], "severity": "critical"}"#,
+    )
+    .expect("job");
+    let spec = doc
+        .into_spec(Slug::parse("db-backup-offsite").expect("slug"))
+        .expect("spec");
+    let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let start = t("2026-11-30T00:00:00Z");
+    engine
+        .put_job(spec, None, hash, start)
+        .await
+        .expect("define");
+    for hour in 0..40i64 {
+        let at = start + jiff::SignedDuration::from_hours(hour);
+        let rid = format!("5f0e1c9a-3b7d-4e2a-9c41-{hour:012}");
+        for (event, offset) in [
+            (PingEvent::Start, 1),
+            (PingEvent::Success, 1 + 60 + hour % 7),
+        ] {
+            let ping = Ping {
+                event,
+                rid: Some(rid.clone()),
+                body: None,
+            };
+            let now = at + jiff::SignedDuration::from_secs(offset);
+            engine
+                .ping(JobLookup::Slug("db-backup-offsite"), &ping, now)
+                .await
+                .expect("ping");
+        }
+    }
+    let item = jobwatch_tests::moto::dynamo_client(&counter)
+        .get_item()
+        .table_name(&table)
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S("JOB#db-backup-offsite".into()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("JOB".into()),
+        )
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("item");
+    let size = jobwatch_dynamo::item_size(&item);
+    assert!(
+        size <= 1024,
+        "the job item is {size} bytes: {:#?}",
+        item.iter()
+            .map(|(k, v)| (
+                k.clone(),
+                jobwatch_dynamo::item_size(&std::collections::HashMap::from([(
+                    k.clone(),
+                    v.clone()
+                )])),
+                format!("{v:?}")
+            ))
+            .collect::<Vec<_>>()
+    );
+    println!("steady-state job item: {size} bytes");
+}
+
+/// The daily report of 1,000 jobs with 90 days of history each: built from the jobs' daily
+/// tallies, it reads the jobs index and the jobs (10 batches), never a run item nor a scan,
+/// and finishes well inside the sweeper's minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_of_1000_jobs_reads_the_jobs_not_their_history() {
+    use jobwatch_core::tally::DayTally;
+    use jobwatch_core::{Run, RunOutcome};
+    use jobwatch_store::JobRecord;
+
+    let (store, counter) = fresh_dynamo().await;
+    let now = t("2026-12-02T09:00:00Z");
+    let yesterday: jiff::civil::Date = "2026-12-01".parse().expect("date");
+    let records: Vec<JobRecord> = (0..1_000u32)
+        .map(|n| {
+            let doc = JobDoc {
+                every: Some("1d".parse().expect("period")),
+                ..JobDoc::default()
+            };
+            let spec = doc
+                .into_spec(Slug::parse(&format!("job-{n:04}")).expect("slug"))
+                .expect("spec");
+            let mut state = jobwatch_core::JobState::new(&spec, t("2026-09-01T00:00:00Z"));
+            state.days.push(DayTally {
+                day: yesterday,
+                runs: 1,
+                failures: u32::from(n % 10 == 0),
+                misses: 0,
+                timeouts: 0,
+                timed: 1,
+                total_ms: 60_000,
+                max_ms: 60_000,
+            });
+            JobRecord {
+                state,
+                spec,
+                version: 1,
+                uuid_hash: format!("hash-{n}"),
+            }
+        })
+        .collect();
+    store.import_jobs(&records).await.expect("import jobs");
+    // 90 days of one run a day for every job: 90,000 run items the report must not read.
+    for record in &records {
+        let runs: Vec<Run> = (1..=90u64)
+            .map(|day| Run {
+                finished_at: Some(now - jiff::SignedDuration::from_hours(24 * day as i64)),
+                duration_ms: Some(60_000),
+                ..Run::new(day, format!("r{day}"), RunOutcome::Success)
+            })
+            .collect();
+        store
+            .import_runs(record.slug(), &runs)
+            .await
+            .expect("import runs");
+    }
+    counter.take();
+
+    let engine = Engine::new(store, "prod");
+    let started = std::time::Instant::now();
+    let event = engine.daily_report(now).await.expect("report");
+    let elapsed = started.elapsed();
+    let requests = counter.take();
+    let report = event.report.expect("report");
+    assert_eq!(
+        (report.jobs_total, report.runs, report.failures),
+        (1_000, 1_000, 100)
+    );
+    assert_eq!(requests.get("Scan"), None, "{requests:?}");
+    assert_eq!(
+        requests.get("Query"),
+        Some(&1),
+        "one page of job keys: {requests:?}"
+    );
+    assert_eq!(
+        requests.get("BatchGetItem"),
+        Some(&10),
+        "100 jobs a batch: {requests:?}"
+    );
+    assert!(
+        requests.values().sum::<u64>() <= 13,
+        "the keys, the jobs and queueing the report, nothing per run: {requests:?}"
+    );
+    assert!(elapsed.as_secs() < 10, "the report took {elapsed:?}");
+    println!("report of 1,000 jobs: {elapsed:?}, {requests:?}");
+}
+
+/// A table written by an earlier version: its job items lack the `jobs` index key (and still
+/// carry `slug`). The sweeper's one-time upgrade lists them again; it runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_items_of_an_earlier_version_are_listed_after_the_upgrade() {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let (store, counter) = fresh_dynamo().await;
+    let spec = JobDoc {
+        every: Some("1h".parse().expect("period")),
+        ..JobDoc::default()
+    };
+    let state = jobwatch_core::JobState::new(
+        &spec
+            .clone()
+            .into_spec(Slug::parse("legacy").expect("slug"))
+            .expect("spec"),
+        t("2026-01-01T00:00:00Z"),
+    );
+    jobwatch_tests::moto::dynamo_client(&counter)
+        .put_item()
+        .table_name(store.table())
+        .item("PK", S("JOB#legacy".into()))
+        .item("SK", S("JOB".into()))
+        .item("slug", S("legacy".into()))
+        .item("uuid_hash", S("hash-legacy".into()))
+        .item("version", N("3".into()))
+        .item("spec", S(serde_json::to_string(&spec).expect("spec")))
+        .item("state", S(serde_json::to_string(&state).expect("state")))
+        .send()
+        .await
+        .expect("legacy item");
+    assert!(
+        store.list_jobs().await.expect("list").is_empty(),
+        "not in the index yet"
+    );
+    assert_eq!(store.upgrade().await.expect("upgrade"), 1);
+    let listed = store.list_jobs().await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].slug(), listed[0].version), ("legacy", 3));
+    counter.take();
+    assert_eq!(store.upgrade().await.expect("again"), 0);
+    assert_eq!(counter.take().get("Scan"), None, "done once: no scan again");
 }

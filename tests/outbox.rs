@@ -76,9 +76,10 @@ async fn world_with_a_missed_job() -> World {
 #[tokio::test]
 async fn the_daily_report_is_queued_in_the_outbox_with_the_alerts() {
     let world = world_with_a_missed_job().await;
+    // At the end of the report day (midnight UTC by default), it covers that day.
     let report = world
         .engine
-        .daily_report(world.now)
+        .daily_report(t("2026-03-03T00:00:00Z"))
         .await
         .expect("daily report");
     assert_eq!(report.kind, AlertKind::Report);

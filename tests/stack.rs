@@ -237,15 +237,19 @@ async fn the_three_lambdas_take_a_failure_a_miss_and_an_alarm_to_slack() {
         .await
         .expect("log group");
     deployment.set("RunLogGroup", &run_log_group);
-    // GenerateSecretString, as CloudFormation would.
-    let (ping_key, api_key) = (format!("pk{}", name.replace('-', "")), format!("ak{name}"));
-    for (logical_id, value) in [("PingKeySecret", &ping_key), ("ApiKeySecret", &api_key)] {
-        let secret_name = deployment
-            .resolve(&template.resource(logical_id)["Properties"]["Name"])
-            .expect("secret name");
-        let arn = create_secret(&secret_name, value).await;
-        deployment.set(logical_id, arn);
-    }
+    // GenerateSecretString, as CloudFormation would: 64 letters and digits, the ping key
+    // then the API key.
+    let generated: String = format!("{}{}", name.replace('-', ""), "0".repeat(64))
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(64)
+        .collect();
+    let (ping_key, api_key) = (generated[..32].to_string(), generated[32..].to_string());
+    let secret_name = deployment
+        .resolve(&template.resource("KeysSecret")["Properties"]["Name"])
+        .expect("secret name");
+    let arn = create_secret(&secret_name, &generated).await;
+    deployment.set("KeysSecret", arn);
     // The Slack webhook secret the stack references, put as infra/put-slack-webhook does.
     let slack = SlackReceiver::start().await;
     let slack_secret = deployment

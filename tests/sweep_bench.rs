@@ -49,11 +49,7 @@ async fn sweep_cost_by_fleet_size() {
         let report = engine.sweep(t(SWEEP_AT)).await.expect("sweep");
         let sweep = started.elapsed();
         let started = Instant::now();
-        engine
-            .store()
-            .status_counts(t(SWEEP_AT))
-            .await
-            .expect("gauges");
+        engine.store().jobs_down().await.expect("gauges");
         let gauges = started.elapsed();
         println!(
             "| SQLite | {jobs} | {} | {:.1} ms | {:.1} ms | 1 due-index query + 1 transaction per due job |",
@@ -73,11 +69,7 @@ async fn sweep_cost_by_fleet_size() {
     let sweep = started.elapsed();
     let sweep_requests = counter.take();
     let started = Instant::now();
-    engine
-        .store()
-        .status_counts(t(SWEEP_AT))
-        .await
-        .expect("gauges");
+    engine.store().jobs_down().await.expect("gauges");
     let gauges = started.elapsed();
     let gauge_requests = counter.take();
     println!(

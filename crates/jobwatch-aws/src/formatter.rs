@@ -69,7 +69,7 @@ impl Formatter {
             .handle_batch(&records, outbox_token, deadline)
             .await;
         emf::emit(outcome.actions.iter().map(|action| {
-            emf::count_line(
+            emf::event_line(
                 Timestamp::now(),
                 &self.environment,
                 "Notifications",

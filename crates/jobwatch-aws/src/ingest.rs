@@ -1,6 +1,6 @@
 //! The ingest Lambda's work: Function URL events served by the very same
-//! [`jobwatch_api::Api`] as `jobwatch serve`, on DynamoDB. The ping and API keys are read
-//! from Secrets Manager on the first invocation, then never again in that container.
+//! [`jobwatch_api::Api`] as `jobwatch serve`, on DynamoDB. The ping and API keys (one secret)
+//! are read from Secrets Manager on the first invocation, then never again in that container.
 
 use std::sync::Arc;
 
@@ -14,8 +14,7 @@ use tokio::sync::OnceCell;
 pub struct Ingest {
     engine: Arc<Engine<DynamoStore>>,
     secrets: aws_sdk_secretsmanager::Client,
-    ping_key_secret: String,
-    api_key_secret: String,
+    keys_secret: String,
     /// The public base URL of links (none: the Function URL the first event was sent to).
     public_url: Option<String>,
     api: OnceCell<Api<DynamoStore>>,
@@ -25,15 +24,13 @@ impl Ingest {
     pub fn new(
         engine: Engine<DynamoStore>,
         secrets: aws_sdk_secretsmanager::Client,
-        ping_key_secret: String,
-        api_key_secret: String,
+        keys_secret: String,
         public_url: Option<String>,
     ) -> Ingest {
         Ingest {
             engine: Arc::new(engine),
             secrets,
-            ping_key_secret,
-            api_key_secret,
+            keys_secret,
             public_url,
             api: OnceCell::new(),
         }
@@ -49,10 +46,7 @@ impl Ingest {
     async fn api(&self, event: &Value) -> Result<&Api<DynamoStore>, String> {
         self.api
             .get_or_try_init(|| async {
-                let (ping_key, api_key) = tokio::try_join!(
-                    crate::secrets::read_key(&self.secrets, &self.ping_key_secret),
-                    crate::secrets::read_key(&self.secrets, &self.api_key_secret),
-                )?;
+                let keys = crate::secrets::read_keys(&self.secrets, &self.keys_secret).await?;
                 let public_url = self
                     .public_url
                     .clone()
@@ -60,8 +54,8 @@ impl Ingest {
                     .unwrap_or_default();
                 let config = ApiConfig {
                     public_url,
-                    api_key: Secret::from_plain(&api_key),
-                    ping_key: Secret::from_plain(&ping_key),
+                    api_key: Secret::from_plain(&keys.api_key),
+                    ping_key: Secret::from_plain(&keys.ping_key),
                     ping_body_limit: DEFAULT_PING_BODY_LIMIT,
                 };
                 Ok::<_, String>(Api::new(Arc::clone(&self.engine), config))

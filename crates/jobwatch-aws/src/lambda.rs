@@ -15,6 +15,66 @@ pub fn required(name: &str) -> Result<String, MissingVariable> {
     optional(name).ok_or_else(|| MissingVariable(name.to_string()))
 }
 
+/// A variable is set to something it cannot mean.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}={value:?}: {expected}")]
+pub struct BadVariable {
+    pub name: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+/// A `true`/`false` switch, false when unset.
+pub fn flag(name: &'static str) -> Result<bool, BadVariable> {
+    match optional(name).as_deref().map(str::trim) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(BadVariable {
+            name,
+            value: other.to_string(),
+            expected: "use true or false",
+        }),
+    }
+}
+
+/// Where report days begin: `JOBWATCH_REPORT_TIME` (HH:MM, default 00:00) in
+/// `JOBWATCH_REPORT_TIMEZONE` (IANA name, default UTC), the daily report's own schedule.
+/// The ingest and the sweeper tally finished runs by these days.
+pub fn report_day() -> Result<jobwatch_core::tally::ReportDay, BadVariable> {
+    const TIME: &str = "JOBWATCH_REPORT_TIME";
+    const ZONE: &str = "JOBWATCH_REPORT_TIMEZONE";
+    let time = match optional(TIME) {
+        None => jiff::civil::Time::midnight(),
+        Some(text) => text.trim().parse().map_err(|_| BadVariable {
+            name: TIME,
+            value: text,
+            expected: "use HH:MM, e.g. 09:00",
+        })?,
+    };
+    let zone = match optional(ZONE) {
+        None => jiff::tz::TimeZone::UTC,
+        Some(name) => jiff::tz::TimeZone::get(name.trim()).map_err(|_| BadVariable {
+            name: ZONE,
+            value: name,
+            expected: "use an IANA time zone name, e.g. Europe/Berlin",
+        })?,
+    };
+    Ok(jobwatch_core::tally::ReportDay::new(time, zone))
+}
+
+/// The engine as the ingest and the sweeper run it: runs tallied by the report's days, and
+/// successful runs' output left to CloudWatch Logs (the run log), not the table.
+pub fn engine<S: jobwatch_store::Store>(
+    store: S,
+    environment: impl Into<String>,
+    observer: std::sync::Arc<dyn jobwatch_store::CommitObserver>,
+) -> Result<jobwatch_store::Engine<S>, BadVariable> {
+    Ok(jobwatch_store::Engine::new(store, environment)
+        .with_report_day(report_day()?)
+        .with_run_output(jobwatch_store::RunOutput::AllButSuccesses)
+        .with_observer(observer))
+}
+
 /// The log filter variable (`info` when unset; e.g. `debug`, `jobwatch_notify=debug`).
 pub const LOG_VARIABLE: &str = "JOBWATCH_LOG";
 

@@ -15,7 +15,6 @@ pub mod function_url;
 pub mod functions;
 pub mod ingest;
 pub mod lambda;
-pub mod metrics;
 pub mod observer;
 pub mod publisher;
 pub mod run_log;

@@ -17,6 +17,29 @@ pub struct LambdaObserver {
     pub environment: String,
     pub publisher: Option<AlertPublisher>,
     pub run_logs: Option<RunLogWriter>,
+    /// Run metrics by job too (`JOBWATCH_PER_JOB_METRICS`): billed per job, off by default.
+    pub per_job_metrics: bool,
+}
+
+impl LambdaObserver {
+    /// From `JOBWATCH_ALERT_TOPIC_ARN`, `JOBWATCH_RUN_LOG_GROUP` (both optional) and
+    /// `JOBWATCH_PER_JOB_METRICS`, with clients of `sdk`.
+    pub fn from_env(
+        sdk: &aws_types::SdkConfig,
+        environment: &str,
+    ) -> Result<LambdaObserver, crate::lambda::BadVariable> {
+        use crate::lambda::{flag, optional};
+        let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+        Ok(LambdaObserver {
+            environment: environment.to_string(),
+            publisher: optional("JOBWATCH_ALERT_TOPIC_ARN")
+                .map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(sdk), arn)),
+            run_logs: optional("JOBWATCH_RUN_LOG_GROUP").map(|group| {
+                RunLogWriter::new(aws_sdk_cloudwatchlogs::Client::new(sdk), group, region)
+            }),
+            per_job_metrics: flag("JOBWATCH_PER_JOB_METRICS")?,
+        })
+    }
 }
 
 impl CommitObserver for LambdaObserver {
@@ -39,7 +62,15 @@ impl CommitObserver for LambdaObserver {
             let lines = effects
                 .runs
                 .iter()
-                .filter_map(|run| emf::run_line(&self.environment, job.slug(), run, now))
+                .filter_map(|run| {
+                    emf::run_line(
+                        &self.environment,
+                        job.slug(),
+                        run,
+                        now,
+                        self.per_job_metrics,
+                    )
+                })
                 .chain(effects.alerts.iter().map(emf::alert_line));
             emf::emit(lines);
             let write_logs = async {

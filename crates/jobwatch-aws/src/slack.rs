@@ -2,7 +2,8 @@
 //! `webhook_url` and optional `channel` and `escalation_webhook_url`, or the bare URL). The
 //! secret is cached for a few minutes, and read again at once when Slack answers 404 or 410
 //! (a revoked or rotated webhook). The URLs are credentials: never logged. Every post is
-//! counted as EMF metrics: `SlackPosts`, and `SlackPostFailures` by `Reason`.
+//! counted: `SlackPostFailures` (an EMF metric, with its `Reason` as a property) and
+//! `SlackPosts` (a log line: Logs Insights counts them without a billed metric).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -252,7 +253,13 @@ impl Sender for SecretWebhooks {
             }
         }
         match &result {
-            Ok(()) => self.count("SlackPosts", None),
+            Ok(()) => emf::emit([emf::event_line(
+                Timestamp::now(),
+                &self.environment,
+                "SlackPosts",
+                None,
+                1.0,
+            )]),
             Err(e) => {
                 if !e.is_retryable() {
                     tracing::error!(error = %e, "Slack refused the message; not retried");

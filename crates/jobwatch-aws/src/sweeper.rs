@@ -1,6 +1,6 @@
 //! The sweeper Lambda's work, per invocation: a sweep (every passed deadline applied by the
 //! engine, the outbox's unacknowledged alerts published again, held Slack summaries and
-//! digests flushed, gauges and the heartbeat put to CloudWatch) or the daily report.
+//! digests flushed, the gauge of down jobs written as an EMF line) or the daily report.
 //!
 //! Catch-up needs no bookkeeping of its own: a deadline stays in the due index until a sweep
 //! applies it, backdated to when it passed, so a late, failed or throttled invocation is made
@@ -9,7 +9,6 @@
 
 use std::time::Instant;
 
-use aws_sdk_cloudwatch::types::StandardUnit;
 use jiff::Timestamp;
 use jobwatch_core::Duration;
 use jobwatch_dynamo::DynamoStore;
@@ -17,9 +16,10 @@ use jobwatch_notify::Policy;
 use jobwatch_store::{
     AlertOutlet, Engine, EngineError, Handover, JobStore, StoreError, StoredAlert,
 };
+
+use crate::emf;
 use serde_json::{Value, json};
 
-use crate::metrics::MetricsPublisher;
 use crate::publisher::AlertPublisher;
 use crate::slack::SecretWebhooks;
 
@@ -35,8 +35,6 @@ pub enum SweepError {
     Sweep(EngineError),
     #[error("counting jobs: {0}")]
     Count(StoreError),
-    #[error("PutMetricData failed: {0}")]
-    Metrics(String),
     #[error("daily report failed: {0}")]
     Report(EngineError),
     #[error("unknown mode '{0}': use \"sweep\" or \"report\"")]
@@ -48,11 +46,13 @@ pub struct Sweeper {
     pub engine: Engine<DynamoStore>,
     /// The alert topic (none: alerts stay in the outbox).
     pub publisher: Option<AlertPublisher>,
-    pub metrics: MetricsPublisher,
     pub webhooks: SecretWebhooks,
     pub policy: Policy,
     /// How long an alert may wait in the outbox before it is published again.
     pub republish_after: Duration,
+    /// Set once this process has checked the table's one-time upgrades
+    /// ([`DynamoStore::upgrade`]).
+    pub upgraded: tokio::sync::OnceCell<()>,
 }
 
 /// The topic as the outbox's outlet: the formatter acknowledges what it delivered.
@@ -81,9 +81,23 @@ impl Sweeper {
         }
     }
 
-    /// One sweep at `now`: transitions, publishing again, flushing, gauges and heartbeat.
+    /// One sweep at `now`: transitions, publishing again, flushing, and the gauge. (The
+    /// sweeper's heartbeat is its own invocation count, which AWS/Lambda records for free.)
     pub async fn sweep(&self, now: Timestamp) -> Result<Value, SweepError> {
         let started = Instant::now();
+        if self.upgraded.get().is_none() {
+            match self.engine.store().upgrade().await {
+                Ok(changed) => {
+                    if changed > 0 {
+                        tracing::info!(changed, "upgraded job items written by an earlier version");
+                    }
+                    let _ = self.upgraded.set(());
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "upgrading the table failed; the next cold start retries")
+                }
+            }
+        }
         let report = self.engine.sweep(now).await.map_err(SweepError::Sweep)?;
         let republished = self.republish_stale(now).await;
         // Held summaries and digests whose window closed go out now, even if no new alert
@@ -100,35 +114,23 @@ impl Sweeper {
         .map_err(|e| tracing::error!(error = %e, "flushing held notifications failed; the next sweep retries"))
         .map(|report| report.delivered)
         .unwrap_or(0);
-        let counts = self
+        let jobs_down = self
             .engine
             .store()
-            .status_counts(now)
+            .jobs_down()
             .await
             .map_err(SweepError::Count)?;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let metrics = [
-            ("SweeperHeartbeat", StandardUnit::Count, 1.0),
-            ("JobsDown", StandardUnit::Count, counts.down as f64),
-            ("JobsLate", StandardUnit::Count, counts.late as f64),
-            ("JobsRunning", StandardUnit::Count, counts.running as f64),
-            (
-                "DueJobsProcessed",
-                StandardUnit::Count,
-                report.jobs_examined as f64,
-            ),
-            (
-                "SweepAlerts",
-                StandardUnit::Count,
-                report.alerts.len() as f64,
-            ),
-            ("SweepDurationMs", StandardUnit::Milliseconds, elapsed_ms),
-        ];
-        // A failed heartbeat is worth a retry of the whole invocation: the alarm on it would fire.
-        self.metrics
-            .put(&metrics, now)
-            .await
-            .map_err(SweepError::Metrics)?;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        emf::emit([emf::sweep_line(
+            now,
+            self.engine.environment(),
+            jobs_down,
+            &[
+                ("DueJobsProcessed", report.jobs_examined as u64),
+                ("SweepAlerts", report.alerts.len() as u64),
+                ("SweepDurationMs", elapsed_ms),
+            ],
+        )]);
         Ok(json!({
             "mode": "sweep",
             "jobs_examined": report.jobs_examined,
@@ -136,9 +138,7 @@ impl Sweeper {
             "alerts": report.alerts.len(),
             "republished": republished,
             "flushed": flushed,
-            "jobs_down": counts.down,
-            "jobs_late": counts.late,
-            "jobs_running": counts.running,
+            "jobs_down": jobs_down,
         }))
     }
 

@@ -148,9 +148,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let report_schedule = report_schedule(args.report_at.as_deref(), &args.report_tz)?;
-    let engine =
-        Arc::new(Engine::new(store, args.env.clone()).with_repeat_interval(args.repeat_interval));
+    let (report_schedule, report_day) =
+        report_schedule(args.report_at.as_deref(), &args.report_tz)?.unzip();
+    let engine = Arc::new(
+        Engine::new(store, args.env.clone())
+            .with_repeat_interval(args.repeat_interval)
+            .with_report_day(report_day.unwrap_or_default()),
+    );
     let config = ApiConfig {
         public_url: public_url.clone(),
         api_key,
@@ -434,8 +438,12 @@ async fn delivery_loop<S: Store>(
     }
 }
 
-/// The daily report's schedule from `--report-at HH:MM` and `--report-tz`.
-fn report_schedule(at: Option<&str>, tz: &str) -> Result<Option<jobwatch_core::Schedule>> {
+/// The daily report's schedule from `--report-at HH:MM` and `--report-tz`, and the report
+/// days it covers (runs are tallied by them as they finish).
+fn report_schedule(
+    at: Option<&str>,
+    tz: &str,
+) -> Result<Option<(jobwatch_core::Schedule, jobwatch_core::tally::ReportDay)>> {
     let Some(at) = at else { return Ok(None) };
     let invalid = || anyhow::anyhow!("invalid --report-at '{at}': use HH:MM, e.g. 09:00");
     let (hour, minute) = at.trim().split_once(':').ok_or_else(invalid)?;
@@ -448,7 +456,13 @@ fn report_schedule(at: Option<&str>, tz: &str) -> Result<Option<jobwatch_core::S
     }
     let schedule = jobwatch_core::Schedule::cron(&format!("{minute} {hour} * * *"), tz)
         .map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
-    Ok(Some(schedule))
+    let zone = jiff::tz::TimeZone::get(tz).map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
+    let time = jiff::civil::Time::new(hour as i8, minute as i8, 0, 0)
+        .map_err(|e| anyhow::anyhow!("--report-at: {e}"))?;
+    Ok(Some((
+        schedule,
+        jobwatch_core::tally::ReportDay::new(time, zone),
+    )))
 }
 
 /// Builds the daily report at each of `schedule`'s times and queues it for delivery with the

@@ -4,9 +4,10 @@
 //! change emits EMF metrics, writes the run's output to CloudWatch Logs and publishes alert
 //! events to SNS.
 //!
-//! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, `JOBWATCH_PING_KEY_SECRET`,
-//! `JOBWATCH_API_KEY_SECRET` (Secrets Manager ids), and optionally `JOBWATCH_ALERT_TOPIC_ARN`,
-//! `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_PUBLIC_URL`, `JOBWATCH_RUN_RETENTION_DAYS`.
+//! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, `JOBWATCH_KEYS_SECRET` (the
+//! Secrets Manager id of the ping and API keys), and optionally `JOBWATCH_ALERT_TOPIC_ARN`,
+//! `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_PUBLIC_URL`, `JOBWATCH_RUN_RETENTION_DAYS`,
+//! `JOBWATCH_REPORT_TIME`, `JOBWATCH_REPORT_TIMEZONE`, `JOBWATCH_PER_JOB_METRICS`.
 //! The list, with what a deployment must set and the AWS actions this binary calls, is
 //! [`jobwatch_aws::functions::INGEST`]; `tests/template.rs` holds `template.yaml` to it.
 
@@ -16,18 +17,14 @@ use anyhow::Context;
 use jobwatch_aws::ingest::Ingest;
 use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::observer::LambdaObserver;
-use jobwatch_aws::publisher::AlertPublisher;
-use jobwatch_aws::run_log::RunLogWriter;
 use jobwatch_dynamo::DynamoStore;
-use jobwatch_store::Engine;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 fn ingest_from_env() -> anyhow::Result<Ingest> {
     let table = required("JOBWATCH_TABLE")?;
     let environment = required("JOBWATCH_ENV")?;
-    let ping_key_secret = required("JOBWATCH_PING_KEY_SECRET")?;
-    let api_key_secret = required("JOBWATCH_API_KEY_SECRET")?;
+    let keys_secret = required("JOBWATCH_KEYS_SECRET")?;
     let retention_days = match optional("JOBWATCH_RUN_RETENTION_DAYS") {
         Some(days) => days.parse().with_context(|| {
             format!("JOBWATCH_RUN_RETENTION_DAYS is not a number of days: {days}")
@@ -35,22 +32,13 @@ fn ingest_from_env() -> anyhow::Result<Ingest> {
         None => jobwatch_dynamo::DEFAULT_RUN_RETENTION_DAYS,
     };
     let sdk = jobwatch_aws::sdk::from_env()?;
-    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
         .with_run_retention_days(retention_days);
-    let observer = LambdaObserver {
-        environment: environment.clone(),
-        publisher: optional("JOBWATCH_ALERT_TOPIC_ARN")
-            .map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn)),
-        run_logs: optional("JOBWATCH_RUN_LOG_GROUP").map(|group| {
-            RunLogWriter::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), group, region)
-        }),
-    };
+    let observer = Arc::new(LambdaObserver::from_env(&sdk, &environment)?);
     Ok(Ingest::new(
-        Engine::new(store, environment).with_observer(Arc::new(observer)),
+        jobwatch_aws::lambda::engine(store, environment, observer)?,
         aws_sdk_secretsmanager::Client::new(&sdk),
-        ping_key_secret,
-        api_key_secret,
+        keys_secret,
         optional("JOBWATCH_PUBLIC_URL"),
     ))
 }

@@ -10,7 +10,7 @@ use jobwatch_core::{AlertEvent, AlertKind, Health};
 use jobwatch_store::JobStore;
 use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi, function_url_event};
 use jobwatch_testkit_aws::aws::{CountingProxy, Stack, logs};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 struct Harness {
     stack: Stack,
@@ -82,6 +82,7 @@ fn dynamo_requests(counts: &std::collections::BTreeMap<String, u64>) -> u64 {
         "Scan",
         "UpdateItem",
         "DeleteItem",
+        "BatchGetItem",
         "BatchWriteItem",
     ]
     .iter()
@@ -112,11 +113,11 @@ async fn the_ingest_lambda_serves_pings_on_dynamodb_and_publishes_alerts() {
     let first = h.proxy.take();
     assert_eq!(
         first.get("GetSecretValue"),
-        Some(&2),
-        "both keys read on the first invocation: {first:?}"
+        Some(&1),
+        "both keys (one secret) read on the first invocation: {first:?}"
     );
 
-    // start: one read and one transactional write.
+    // start: one read and one conditional put (the open run is in the job's state).
     let (status, body, response) = h
         .call(
             "POST",
@@ -129,6 +130,7 @@ async fn the_ingest_lambda_serves_pings_on_dynamodb_and_publishes_alerts() {
     assert_eq!(response["headers"]["ping-body-limit"], "10000");
     let counts = h.proxy.take();
     assert_eq!(dynamo_requests(&counts), 2, "start: {counts:?}");
+    assert_eq!(counts.get("PutItem"), Some(&1), "start: {counts:?}");
 
     // failure with output: two DynamoDB requests, one SNS publish, the output to the run log.
     let output = "dumping db\npg_dump: error: connection to server failed\n";
@@ -235,16 +237,30 @@ async fn the_ingest_lambda_serves_pings_on_dynamodb_and_publishes_alerts() {
         "no second alert"
     );
 
-    // Every stdout line is a valid EMF document.
+    // Every stdout line is a valid EMF document: the failure and the alert (a start makes no
+    // metric: it is counted by the run it becomes). Metrics are by environment only; the job
+    // and the alert's kind are properties, not dimensions.
     let lines = h.process.stdout();
-    assert!(
-        lines.len() >= 3,
-        "EMF lines for the start, the failure and the alert: {lines:#?}"
+    assert_eq!(
+        lines.len(),
+        2,
+        "EMF lines for the failure and the alert: {lines:#?}"
     );
     for line in &lines {
         check_emf(line);
+        let doc: Value = serde_json::from_str(line).expect("json");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Environment"]]),
+            "{line}"
+        );
     }
     assert!(lines.iter().any(|l| l.contains("\"RunFailed\":1")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"Job\":\"nightly-backup\""))
+    );
 }
 
 /// The EMF specification's rules: a root `_aws` with a numeric `Timestamp` and

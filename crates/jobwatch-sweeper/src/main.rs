@@ -4,7 +4,8 @@
 //!
 //! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, and optionally
 //! `JOBWATCH_ALERT_TOPIC_ARN`, `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_REPEAT_INTERVAL` (default
-//! `4h`), `JOBWATCH_REPUBLISH_AFTER` (default `10m`).
+//! `4h`), `JOBWATCH_REPUBLISH_AFTER` (default `10m`), `JOBWATCH_REPORT_TIME`,
+//! `JOBWATCH_REPORT_TIMEZONE`, `JOBWATCH_PER_JOB_METRICS`.
 //! The list, with what a deployment must set and the AWS actions this binary calls, is
 //! [`jobwatch_aws::functions::SWEEPER`]; `tests/template.rs` holds `template.yaml` to it.
 
@@ -15,10 +16,8 @@ use jiff::Timestamp;
 use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::observer::LambdaObserver;
 use jobwatch_aws::publisher::AlertPublisher;
-use jobwatch_aws::run_log::RunLogWriter;
 use jobwatch_aws::sweeper::Sweeper;
 use jobwatch_core::Duration;
-use jobwatch_store::Engine;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -36,30 +35,20 @@ fn sweeper_from_env() -> anyhow::Result<Sweeper> {
     let repeat = duration("JOBWATCH_REPEAT_INTERVAL", repeat)?;
     let republish_after = duration("JOBWATCH_REPUBLISH_AFTER", Duration::from_mins(10))?;
     let sdk = jobwatch_aws::sdk::from_env()?;
-    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
     let store = jobwatch_dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let topic = optional("JOBWATCH_ALERT_TOPIC_ARN");
-    let publisher = |arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn);
-    let observer = LambdaObserver {
-        environment: environment.clone(),
-        publisher: topic.clone().map(publisher),
-        run_logs: optional("JOBWATCH_RUN_LOG_GROUP").map(|group| {
-            RunLogWriter::new(aws_sdk_cloudwatchlogs::Client::new(&sdk), group, region)
-        }),
-    };
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
+    let observer = Arc::new(LambdaObserver::from_env(&sdk, &environment)?);
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     Ok(Sweeper {
-        metrics: jobwatch_aws::metrics::MetricsPublisher::new(cloudwatch, environment.clone()),
         webhooks: jobwatch_aws::slack::SecretWebhooks::from_env(secrets, &environment)
             .map_err(|e| anyhow!(e))?,
         policy: jobwatch_notify::Policy::from_vars(|name| std::env::var(name).ok())
             .map_err(|e| anyhow!(e))?,
-        engine: Engine::new(store, environment)
-            .with_repeat_interval(repeat)
-            .with_observer(Arc::new(observer)),
-        publisher: topic.map(publisher),
+        engine: jobwatch_aws::lambda::engine(store, environment, observer)?
+            .with_repeat_interval(repeat),
+        publisher: topic.map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn)),
         republish_after,
+        upgraded: Default::default(),
     })
 }
 

@@ -1,7 +1,7 @@
 //! The real `jobwatch-sweeper` executable, fed EventBridge scheduled events through a
 //! test-side Lambda Runtime API, against moto: jobs declared through the API go missed and
-//! timed out at their deadlines, the alerts arrive on the topic, the gauges and the heartbeat
-//! can be read back from CloudWatch, and the report mode publishes a report.
+//! timed out at their deadlines, the alerts arrive on the topic, the gauge of down jobs is an
+//! EMF line on stdout, and the report mode publishes a report.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use jobwatch_core::{AlertEvent, AlertKind};
 use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi};
-use jobwatch_testkit_aws::aws::{CountingProxy, Stack, cloudwatch};
+use jobwatch_testkit_aws::aws::{CountingProxy, Stack};
 use serde_json::{Value, json};
 
 fn scheduled_event() -> Value {
@@ -91,7 +91,7 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
 
     let env = stack.lambda_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let _process = LambdaProcess::spawn(
+    let process = LambdaProcess::spawn(
         Path::new(env!("CARGO_BIN_EXE_jobwatch-sweeper")),
         &runtime,
         &proxy.endpoint,
@@ -101,8 +101,8 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
     // Before the deadlines: nothing to do.
     let summary = runtime.invoke(scheduled_event()).await.response();
     assert_eq!(
-        (summary["alerts"].as_u64(), summary["jobs_running"].as_u64()),
-        (Some(0), Some(1)),
+        (summary["alerts"].as_u64(), summary["jobs_down"].as_u64()),
+        (Some(0), Some(0)),
         "{summary}"
     );
     tokio::time::sleep(Duration::from_millis(3_500)).await;
@@ -112,7 +112,11 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
     assert_eq!(summary["jobs_down"], 2, "{summary}");
     let counts = proxy.take();
     assert_eq!(counts.get("Scan"), None, "never a table scan: {counts:?}");
-    assert_eq!(counts.get("PutMetricData"), Some(&1), "{counts:?}");
+    assert_eq!(
+        counts.get("PutMetricData"),
+        None,
+        "the gauge is an EMF line: {counts:?}"
+    );
 
     let published = stack.published(2, Duration::from_secs(10)).await;
     let mut alerts: Vec<AlertEvent> = published
@@ -134,51 +138,22 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
     assert_eq!(summary["alerts"], 0, "{summary}");
     assert!(stack.published(1, Duration::from_secs(2)).await.is_empty());
 
-    // The gauges and the heartbeat are in CloudWatch.
-    let metrics = cloudwatch()
-        .list_metrics()
-        .namespace("Jobwatch")
-        .send()
-        .await
-        .expect("list metrics");
-    let names: std::collections::BTreeSet<&str> = metrics
-        .metrics()
+    // The gauge is an EMF line on stdout, one per sweep (no API call: the heartbeat alarm
+    // watches the function's own invocations): the last one says two jobs are down.
+    let sweeps: Vec<Value> = process
+        .stdout()
         .iter()
-        .filter_map(|m| m.metric_name())
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|doc| doc.get("DueJobsProcessed").is_some())
         .collect();
-    for name in [
-        "SweeperHeartbeat",
-        "JobsDown",
-        "JobsLate",
-        "JobsRunning",
-        "SweepDurationMs",
-        "DueJobsProcessed",
-    ] {
-        assert!(names.contains(name), "{name} missing from {names:?}");
-    }
-    let heartbeat = cloudwatch()
-        .get_metric_statistics()
-        .namespace("Jobwatch")
-        .metric_name("SweeperHeartbeat")
-        .dimensions(
-            aws_sdk_cloudwatch::types::Dimension::builder()
-                .name("Environment")
-                .value("prod")
-                .build(),
-        )
-        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-            jiff::Timestamp::now().as_second() - 600,
-        ))
-        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-            jiff::Timestamp::now().as_second() + 60,
-        ))
-        .period(60)
-        .statistics(aws_sdk_cloudwatch::types::Statistic::Sum)
-        .send()
-        .await
-        .expect("statistics");
-    let beats: f64 = heartbeat.datapoints().iter().filter_map(|d| d.sum()).sum();
-    assert_eq!(beats, 3.0, "one heartbeat per sweep");
+    assert_eq!(sweeps.len(), 3, "one line per sweep: {sweeps:?}");
+    let last = &sweeps[2];
+    assert_eq!(last["JobsDown"], 2.0, "{last}");
+    assert_eq!(
+        last["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "JobsDown",
+        "{last}"
+    );
+    assert_eq!(proxy.take().get("PutMetricData"), None);
 
     // Report mode.
     let summary = runtime.invoke(json!({"mode": "report"})).await.response();

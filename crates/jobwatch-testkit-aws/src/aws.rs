@@ -115,8 +115,7 @@ pub struct Stack {
     /// An SQS queue subscribed to the alert topic, to see what was published.
     pub queue_url: String,
     pub run_log_group: String,
-    pub ping_key_secret: String,
-    pub api_key_secret: String,
+    pub keys_secret: String,
     pub ping_key: String,
     pub api_key: String,
 }
@@ -145,24 +144,22 @@ impl Stack {
             .await
             .expect("log group");
         let (ping_key, api_key) = (format!("ping-{name}"), format!("api-{name}"));
-        let (ping_key_secret, api_key_secret) =
-            (format!("{name}/ping-key"), format!("{name}/api-key"));
-        for (id, value) in [(&ping_key_secret, &ping_key), (&api_key_secret, &api_key)] {
-            secrets()
-                .create_secret()
-                .name(id)
-                .secret_string(value)
-                .send()
-                .await
-                .expect("secret");
-        }
+        let keys_secret = format!("{name}/keys");
+        secrets()
+            .create_secret()
+            .name(&keys_secret)
+            .secret_string(
+                serde_json::json!({"ping_key": ping_key, "api_key": api_key}).to_string(),
+            )
+            .send()
+            .await
+            .expect("secret");
         Stack {
             table: name,
             topic_arn,
             queue_url,
             run_log_group,
-            ping_key_secret,
-            api_key_secret,
+            keys_secret,
             ping_key,
             api_key,
         }
@@ -190,8 +187,7 @@ impl Stack {
             ("JOBWATCH_ENV", "prod".into()),
             ("JOBWATCH_ALERT_TOPIC_ARN", self.topic_arn.clone()),
             ("JOBWATCH_RUN_LOG_GROUP", self.run_log_group.clone()),
-            ("JOBWATCH_PING_KEY_SECRET", self.ping_key_secret.clone()),
-            ("JOBWATCH_API_KEY_SECRET", self.api_key_secret.clone()),
+            ("JOBWATCH_KEYS_SECRET", self.keys_secret.clone()),
         ]
     }
 }
