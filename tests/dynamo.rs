@@ -317,38 +317,58 @@ async fn a_busy_job_stays_within_one_write_unit() {
                 .expect("ping");
         }
     }
-    let item = jobwatch_tests::moto::dynamo_client(&counter)
-        .get_item()
-        .table_name(&table)
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S("JOB#db-backup-offsite".into()),
-        )
-        .key(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S("JOB".into()),
-        )
-        .send()
-        .await
-        .expect("get")
-        .item
-        .expect("item");
+    let client = jobwatch_tests::moto::dynamo_client(&counter);
+    let job_item = || async {
+        client
+            .get_item()
+            .table_name(&table)
+            .key(
+                "PK",
+                aws_sdk_dynamodb::types::AttributeValue::S("JOB#db-backup-offsite".into()),
+            )
+            .key(
+                "SK",
+                aws_sdk_dynamodb::types::AttributeValue::S("JOB".into()),
+            )
+            .send()
+            .await
+            .expect("get")
+            .item
+            .expect("item")
+    };
+    let describe =
+        |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+            item.iter()
+                .map(|(k, v)| format!("{k}: {v:?}"))
+                .collect::<Vec<_>>()
+        };
+    let item = job_item().await;
     let size = jobwatch_dynamo::item_size(&item);
     assert!(
         size <= 1024,
         "the job item is {size} bytes: {:#?}",
-        item.iter()
-            .map(|(k, v)| (
-                k.clone(),
-                jobwatch_dynamo::item_size(&std::collections::HashMap::from([(
-                    k.clone(),
-                    v.clone()
-                )])),
-                format!("{v:?}")
-            ))
-            .collect::<Vec<_>>()
+        describe(&item)
     );
-    println!("steady-state job item: {size} bytes");
+    // While a run is open (between its start and its finish), too: a put is billed for the
+    // larger of the old and the new item.
+    let at = start + jiff::SignedDuration::from_hours(40);
+    let ping = Ping {
+        event: PingEvent::Start,
+        rid: Some("5f0e1c9a-3b7d-4e2a-9c41-000000000040".into()),
+        body: None,
+    };
+    engine
+        .ping(JobLookup::Slug("db-backup-offsite"), &ping, at)
+        .await
+        .expect("start");
+    let running = job_item().await;
+    let running_size = jobwatch_dynamo::item_size(&running);
+    assert!(
+        running_size <= 1024,
+        "the running job item is {running_size} bytes: {:#?}",
+        describe(&running)
+    );
+    println!("steady-state job item: {size} bytes, {running_size} while running");
 }
 
 /// The daily report of 1,000 jobs with 90 days of history each: built from the jobs' daily
