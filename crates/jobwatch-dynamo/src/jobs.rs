@@ -114,12 +114,7 @@ impl JobStore for DynamoStore {
             .iter()
             .map(|key| Ok(job_key(job_slug(key)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut jobs = self
-            .get_items(keys)
-            .await?
-            .iter()
-            .map(decode_job)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = self.get_jobs(keys).await?;
         jobs.sort_by(|a, b| a.slug().cmp(b.slug()));
         Ok(jobs)
     }
@@ -243,12 +238,7 @@ impl JobStore for DynamoStore {
         due.sort();
         due.truncate(limit);
         let keys = due.iter().map(|(_, slug)| job_key(slug)).collect();
-        let mut jobs = self
-            .get_items(keys)
-            .await?
-            .iter()
-            .map(decode_job)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = self.get_jobs(keys).await?;
         jobs.sort_by(|a: &JobRecord, b: &JobRecord| {
             (a.next_deadline(), a.slug()).cmp(&(b.next_deadline(), b.slug()))
         });
@@ -329,6 +319,16 @@ impl JobStore for DynamoStore {
             }
         }
         Ok(down)
+    }
+}
+
+impl DynamoStore {
+    /// The jobs of `keys` (those that still exist), in no particular order.
+    async fn get_jobs(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        self.get_items(keys).await?.iter().map(decode_job).collect()
     }
 }
 
