@@ -243,7 +243,7 @@ async fn a_sweep_over_10000_jobs_reads_only_the_due_ones() {
         "test",
     );
     let now = t("2026-03-01T01:00:00Z");
-    // (On moto this takes minutes: each transactional write copies every table for rollback.)
+    // (Seconds on moto: its transactions copy only the items they touch, see moto_serial.py.)
     let report = engine.sweep(now).await.expect("sweep");
     let down = engine.store().jobs_down().await.expect("gauge");
     let requests = counter.take();

@@ -1,5 +1,6 @@
 //! AWS APIs for tests: one `moto_server` per test process on a free loopback port, started on
-//! first use and killed with the process, handling one request at a time (`moto_serial.py`).
+//! first use and killed with the process, handling one request at a time and applying DynamoDB
+//! transactions without copying whole tables (`moto_serial.py`).
 //! `./scripts/test` installs moto into `.venv`; set
 //! `JOBWATCH_MOTO_SERVER` to use another executable.
 
@@ -23,7 +24,8 @@ fn moto_executable() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
 }
 
-fn start() -> Result<String, String> {
+/// The Python of moto_server's virtualenv, which runs `moto_serial.py` (and its check).
+pub fn python() -> Result<PathBuf, String> {
     let executable = moto_executable();
     if !executable.exists() {
         return Err(format!(
@@ -31,12 +33,6 @@ fn start() -> Result<String, String> {
             executable.display()
         ));
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    // moto_server's own Python, running it through `moto_serial.py` (one request at a time:
-    // see there why).
     let python = executable.with_file_name("python3");
     if !python.exists() {
         return Err(format!(
@@ -44,6 +40,17 @@ fn start() -> Result<String, String> {
             executable.display()
         ));
     }
+    Ok(python)
+}
+
+fn start() -> Result<String, String> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    // moto_server's own Python, running it through `moto_serial.py` (one request at a time,
+    // transactions that copy only the items they touch: see there why).
+    let python = python()?;
     let launcher = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/moto_serial.py");
     let mut command = Command::new(&python);
     command
@@ -72,7 +79,7 @@ fn start() -> Result<String, String> {
     let child = receiver
         .recv()
         .map_err(|e| e.to_string())?
-        .map_err(|e| format!("starting {}: {e}", executable.display()))?;
+        .map_err(|e| format!("starting {} {}: {e}", python.display(), launcher.display()))?;
     *CHILD.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
