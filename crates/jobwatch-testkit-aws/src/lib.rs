@@ -3,8 +3,11 @@
 //!
 //! - [`moto`]: one `moto_server` per test process (the AWS stand-in), DynamoDB clients for it
 //!   and fresh DynamoDB stores on new tables.
-//! - [`aws`]: SDK clients on moto for the other services, the resources of one jobwatch
-//!   environment ([`aws::Stack`]) and a proxy that counts every AWS request a binary makes.
+//! - [`aws`]: SDK clients on moto for the other services and the resources of one jobwatch
+//!   environment ([`aws::Stack`]).
+//! - [`proxy`]: a proxy that counts every AWS request a binary makes and can record each
+//!   exchange (re-exported by [`aws`]).
 
 pub mod aws;
 pub mod moto;
+pub mod proxy;
