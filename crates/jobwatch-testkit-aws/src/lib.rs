@@ -7,7 +7,10 @@
 //!   environment ([`aws::Stack`]).
 //! - [`proxy`]: a proxy that counts every AWS request a binary makes and can record each
 //!   exchange (re-exported by [`aws`]).
+//! - [`cost`]: the AWS cost model: DynamoDB capacity units from the exchanges recorded,
+//!   CloudWatch metric identities, the price table and the monthly bill of a workload.
 
 pub mod aws;
+pub mod cost;
 pub mod moto;
 pub mod proxy;
