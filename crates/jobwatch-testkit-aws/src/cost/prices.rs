@@ -66,9 +66,9 @@ pub const PRICES: Prices = Prices {
     sns_free_requests: 1_000_000.0,
 };
 
-/// `$0.25`, `$0.0000133334`.
+/// `$0.20`, `$0.625`, `$0.0000133334`: whole cents with two decimals, others in full.
 fn usd(amount: f64) -> String {
-    if amount >= 0.01 {
+    if ((amount * 100.0) - (amount * 100.0).round()).abs() < 1e-9 {
         format!("${amount:.2}")
     } else {
         format!("${amount}")
@@ -178,4 +178,18 @@ pub fn markdown(prices: &Prices) -> String {
         out.push_str(&format!("| {item} | {price} | {page} |\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_print_as_written() {
+        assert_eq!(usd(0.625), "$0.625");
+        assert_eq!(usd(0.2), "$0.20");
+        assert_eq!(usd(3.0), "$3.00");
+        assert_eq!(usd(0.000_013_333_4), "$0.0000133334");
+        assert!(markdown(&PRICES).contains("| DynamoDB on-demand writes | $0.625 per 1M WRU |"));
+    }
 }
