@@ -80,11 +80,7 @@ fn fit(fixed: f64, per_job: f64) -> String {
 
 fn operations(out: &mut String, m: &Measurements, assumptions: &Assumptions) {
     let platform = assumptions.platform_log_bytes;
-    out.push_str(
-        "## What each operation used
-
-",
-    );
+    out.push_str("### What each operation used\n\n");
     out.push_str(
         "| operation | function | AWS requests | DynamoDB RRU | DynamoDB WRU (table + indexes) | function log bytes | run log bytes | SNS publishes (= KMS requests) | GetSecretValue | metric identities |\n\
          | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
@@ -155,7 +151,7 @@ fn identities(out: &mut String, m: &Measurements) {
             sources.entry(identity).or_default().insert(op.name());
         }
     }
-    out.push_str("## Metric identities\n\n| identity | data from |\n| --- | --- |\n");
+    out.push_str("### Metric identities\n\n| identity | data from |\n| --- | --- |\n");
     for (identity, ops) in sources {
         let ops: Vec<&str> = ops.into_iter().collect();
         let _ = writeln!(out, "| `{identity}` | {} |", ops.join(", "));
@@ -164,7 +160,7 @@ fn identities(out: &mut String, m: &Measurements) {
 }
 
 fn bills(out: &mut String, bills: &[Bill]) {
-    out.push_str("## Monthly bill\n\n| component |");
+    out.push_str("### Monthly bill\n\n| component |");
     for b in bills {
         let _ = write!(out, " {}: {} |", b.workload.name, b.workload.describe());
     }
@@ -215,7 +211,7 @@ fn bills(out: &mut String, bills: &[Bill]) {
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "## Per-job metrics\n\n{}: {} per job ({}). Each job's own, for a whole month, cost \
+        "### Per-job metrics\n\n{}: {} per job ({}). Each job's own, for a whole month, cost \
          identities x jobs x $0.30:\n",
         if sent {
             "Sent by this build (the bill above includes them, prorated by the hours with data)"
@@ -253,7 +249,7 @@ pub fn markdown(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "## Prices\n\n{} list prices, as of {}:\n\n{}",
+        "### Prices\n\n{} list prices, as of {}:\n\n{}",
         prices.region,
         prices.date,
         prices::markdown(prices)
@@ -265,7 +261,7 @@ pub fn markdown(
         .collect();
     let _ = writeln!(
         out,
-        "## Assumptions\n\n\
+        "### Assumptions\n\n\
          - Month: 30 days (43,200 minutes); one environment; a sweep every minute, 30 daily reports.\n\
          - Billed duration per invocation: ingest {} ms, sweep {} ms, daily report {} ms, formatter {} ms; \
            arm64; memory from template.yaml: {}.\n\
