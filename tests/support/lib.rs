@@ -1,7 +1,8 @@
 //! Support for jobwatch's cross-crate test suites (scenarios, API, DynamoDB, the whole stack):
 //! a [`World`] that drives the real engine over a real SQLite file with an injected clock,
-//! fresh SQLite stores, HTTP requests, and the template. What single crates' tests need too is
-//! in `jobwatch-testkit` and `jobwatch-testkit-aws`, re-exported here.
+//! fresh SQLite stores, HTTP requests, the template, and the whole stack on moto ([`stack`]).
+//! What single crates' tests need too is in `jobwatch-testkit` and `jobwatch-testkit-aws`,
+//! re-exported here.
 
 use std::sync::Arc;
 
@@ -176,6 +177,7 @@ pub fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
     (store, dir)
 }
 
+pub mod stack;
 pub mod template;
 
 // The shared helpers live in the testkit crates (which the crates' own tests use too); they

@@ -1,21 +1,14 @@
 //! AWS resources on moto for tests that run the real Lambda binaries: the stack's resources as
-//! the template declares them, SDK clients for the test's own checks, and a counting proxy in
-//! front of moto that tallies every AWS request a binary makes (by operation).
+//! the template declares them and SDK clients for the test's own checks. The counting proxy in
+//! front of moto ([`crate::proxy`]) is re-exported here, where the tests have always found it.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use jobwatch_dynamo::{DynamoStore, RequestCounter, create_table};
 
 use crate::moto::{dynamo_client, endpoint, unique_name};
+pub use crate::proxy::{CountingProxy, Exchange};
 
 macro_rules! moto_client {
     ($sdk:ident) => {{
@@ -189,169 +182,5 @@ impl Stack {
             ("JOBWATCH_RUN_LOG_GROUP", self.run_log_group.clone()),
             ("JOBWATCH_KEYS_SECRET", self.keys_secret.clone()),
         ]
-    }
-}
-
-/// A proxy in front of moto that counts requests by operation (`DynamoDB_20120810.GetItem`
-/// style targets become `GetItem`; query-protocol `Action=Publish` becomes `Publish`).
-pub struct CountingProxy {
-    pub endpoint: String,
-    counts: Arc<Mutex<BTreeMap<String, u64>>>,
-    actions: Arc<Mutex<BTreeSet<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for CountingProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn operation(headers: &http::HeaderMap, body: &[u8]) -> String {
-    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        return target.rsplit('.').next().unwrap_or(target).to_string();
-    }
-    form_action(body).unwrap_or_else(|| "unknown".into())
-}
-
-/// The IAM action of a request (`dynamodb:GetItem`, `cloudwatch:PutMetricData`): the service
-/// from the credential scope of its SigV4 signature, the operation from the request.
-fn iam_action(headers: &http::HeaderMap, operation: &str) -> String {
-    let service = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|auth| auth.split("Credential=").nth(1))
-        .and_then(|scope| scope.split('/').nth(3))
-        .unwrap_or("unknown");
-    // CloudWatch signs as `monitoring`; IAM calls it `cloudwatch`.
-    let service = if service == "monitoring" {
-        "cloudwatch"
-    } else {
-        service
-    };
-    format!("{service}:{operation}")
-}
-
-fn form_action(body: &[u8]) -> Option<String> {
-    std::str::from_utf8(body)
-        .ok()?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("Action="))
-        .map(str::to_string)
-}
-
-impl CountingProxy {
-    pub async fn start() -> CountingProxy {
-        let upstream = endpoint();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind proxy");
-        let address = listener.local_addr().expect("address");
-        let counts: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
-        let actions: Arc<Mutex<BTreeSet<String>>> = Arc::default();
-        let tally = Arc::clone(&counts);
-        let seen = Arc::clone(&actions);
-        let client = reqwest::Client::new();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (tally, seen, client, upstream) = (
-                    Arc::clone(&tally),
-                    Arc::clone(&seen),
-                    client.clone(),
-                    upstream.clone(),
-                );
-                tokio::spawn(async move {
-                    let service =
-                        service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                            let (tally, seen, client, upstream) = (
-                                Arc::clone(&tally),
-                                Arc::clone(&seen),
-                                client.clone(),
-                                upstream.clone(),
-                            );
-                            async move {
-                                let (parts, body) = request.into_parts();
-                                let body = body
-                                    .collect()
-                                    .await
-                                    .map(|b| b.to_bytes())
-                                    .unwrap_or_default();
-                                let operation = operation(&parts.headers, &body);
-                                seen.lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .insert(iam_action(&parts.headers, &operation));
-                                *tally
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .entry(operation)
-                                    .or_default() += 1;
-                                let url = format!(
-                                    "{upstream}{}",
-                                    parts
-                                        .uri
-                                        .path_and_query()
-                                        .map(|p| p.as_str())
-                                        .unwrap_or("/")
-                                );
-                                let mut forward =
-                                    client.request(parts.method.clone(), url).body(body);
-                                for (name, value) in &parts.headers {
-                                    if name != http::header::HOST {
-                                        forward = forward.header(name, value);
-                                    }
-                                }
-                                let response = match forward.send().await {
-                                    Ok(upstream_response) => {
-                                        let status = upstream_response.status();
-                                        let headers = upstream_response.headers().clone();
-                                        let bytes =
-                                            upstream_response.bytes().await.unwrap_or_default();
-                                        let mut response = hyper::Response::new(Full::new(bytes));
-                                        *response.status_mut() = status;
-                                        for (name, value) in &headers {
-                                            if name != http::header::TRANSFER_ENCODING
-                                                && name != http::header::CONTENT_LENGTH
-                                            {
-                                                response.headers_mut().insert(name, value.clone());
-                                            }
-                                        }
-                                        response
-                                    }
-                                    Err(_) => {
-                                        let mut response = hyper::Response::new(Full::new(
-                                            Bytes::from_static(b"proxy: moto unreachable"),
-                                        ));
-                                        *response.status_mut() = http::StatusCode::BAD_GATEWAY;
-                                        response
-                                    }
-                                };
-                                Ok::<_, Infallible>(response)
-                            }
-                        });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        CountingProxy {
-            endpoint: format!("http://{address}"),
-            counts,
-            actions,
-            task,
-        }
-    }
-
-    /// The IAM actions (`service:Operation`) of every request since the proxy started.
-    pub fn actions(&self) -> BTreeSet<String> {
-        self.actions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Requests by operation since the last call, starting again from zero.
-    pub fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

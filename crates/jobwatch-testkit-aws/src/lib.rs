@@ -3,8 +3,14 @@
 //!
 //! - [`moto`]: one `moto_server` per test process (the AWS stand-in), DynamoDB clients for it
 //!   and fresh DynamoDB stores on new tables.
-//! - [`aws`]: SDK clients on moto for the other services, the resources of one jobwatch
-//!   environment ([`aws::Stack`]) and a proxy that counts every AWS request a binary makes.
+//! - [`aws`]: SDK clients on moto for the other services and the resources of one jobwatch
+//!   environment ([`aws::Stack`]).
+//! - [`proxy`]: a proxy that counts every AWS request a binary makes and can record each
+//!   exchange (re-exported by [`aws`]).
+//! - [`cost`]: the AWS cost model: DynamoDB capacity units from the exchanges recorded,
+//!   CloudWatch metric identities, the price table and the monthly bill of a workload.
 
 pub mod aws;
+pub mod cost;
 pub mod moto;
+pub mod proxy;

@@ -1,6 +1,7 @@
 //! Running the real Lambda executables in tests: a test-side Lambda Runtime API (the HTTP
 //! interface the Lambda service offers a function's process) that hands events to the binary
-//! and collects its answers, and the process itself with its stdout (EMF lines) captured.
+//! and collects its answers, and the process itself with its stdout (EMF lines) and stderr
+//! (its log) captured.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -224,6 +225,7 @@ async fn route(
 pub struct LambdaProcess {
     child: Child,
     stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for LambdaProcess {
@@ -257,7 +259,7 @@ impl LambdaProcess {
             .env("AWS_ENDPOINT_URL", aws_endpoint)
             .env("JOBWATCH_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         for (name, value) in env {
             command.env(name, value);
         }
@@ -272,12 +274,36 @@ impl LambdaProcess {
                 lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
             }
         });
-        LambdaProcess { child, stdout }
+        // Kept, and passed on to the test process's own stderr as before (not to the test
+        // harness's capture, which only takes `eprintln!`).
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&stderr);
+        let pipe = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            use std::io::Write as _;
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = writeln!(std::io::stderr(), "{line}");
+                lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+        LambdaProcess {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     /// Lines the function wrote to stdout so far.
     pub fn stdout(&self) -> Vec<String> {
         self.stdout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Lines the function wrote to stderr (its log, apart from the EMF lines) so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
