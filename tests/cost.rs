@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jobwatch_aws::functions;
-use jobwatch_testkit_aws::cost::bill::{ASSUMPTIONS, Measurements, StackFacts, Storage};
+use jobwatch_testkit_aws::cost::bill::{
+    ASSUMPTIONS, Assumptions, Measurements, StackFacts, Storage,
+};
 use jobwatch_testkit_aws::cost::dynamo_meter::DynamoMeter;
 use jobwatch_testkit_aws::cost::prices::PRICES;
 use jobwatch_testkit_aws::cost::report;
@@ -343,8 +345,15 @@ fn stack_facts(template: &Template) -> StackFacts {
         (f, mb)
     })
     .collect();
+    // Lambda logs its START/END/REPORT lines unless a function filters system logs at WARN.
+    let platform_log_lines = [functions::INGEST, functions::SWEEPER, functions::FORMATTER]
+        .iter()
+        .any(|f| {
+            template.function_property(f.logical_id, "LoggingConfig")["SystemLogLevel"] != "WARN"
+        });
     StackFacts {
         memory_mb,
+        platform_log_lines,
         alarms: count("AWS::CloudWatch::Alarm"),
         // The Slack webhook secret is read by the stack but put by infra/put-slack-webhook.
         secrets: count("AWS::SecretsManager::Secret") + 1.0,
@@ -396,6 +405,14 @@ async fn the_monthly_bill() {
         storage,
     };
     let facts = stack_facts(&session.stack.template);
-    let markdown = report::markdown(&measurements, &facts, &PRICES, &ASSUMPTIONS, &WORKLOADS);
+    let assumptions = Assumptions {
+        platform_log_bytes: if facts.platform_log_lines {
+            ASSUMPTIONS.platform_log_bytes
+        } else {
+            0.0
+        },
+        ..ASSUMPTIONS
+    };
+    let markdown = report::markdown(&measurements, &facts, &PRICES, &assumptions, &WORKLOADS);
     println!("<!-- cost model -->\n{markdown}<!-- end -->");
 }

@@ -237,16 +237,14 @@ async fn the_ingest_lambda_serves_pings_on_dynamodb_and_publishes_alerts() {
         "no second alert"
     );
 
-    // Every stdout line is a valid EMF document: the failure and the alert (a start makes no
-    // metric: it is counted by the run it becomes). Metrics are by environment only; the job
-    // and the alert's kind are properties, not dimensions.
+    // Stdout holds the failure's EMF line and the alert's log line (a start makes no metric:
+    // it is counted by the run it becomes). Metrics are by environment only; the job and the
+    // alert's kind are properties, not dimensions.
     let lines = h.process.stdout();
-    assert_eq!(
-        lines.len(),
-        2,
-        "EMF lines for the failure and the alert: {lines:#?}"
-    );
-    for line in &lines {
+    assert_eq!(lines.len(), 2, "the failure and the alert: {lines:#?}");
+    let emf: Vec<&String> = lines.iter().filter(|l| l.contains("\"_aws\"")).collect();
+    assert_eq!(emf.len(), 1, "{lines:#?}");
+    for line in emf {
         check_emf(line);
         let doc: Value = serde_json::from_str(line).expect("json");
         assert_eq!(
@@ -254,12 +252,13 @@ async fn the_ingest_lambda_serves_pings_on_dynamodb_and_publishes_alerts() {
             json!([["Environment"]]),
             "{line}"
         );
+        assert_eq!(doc["Job"], "nightly-backup", "{line}");
     }
     assert!(lines.iter().any(|l| l.contains("\"RunFailed\":1")));
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("\"Job\":\"nightly-backup\""))
+            .any(|l| l.contains("\"AlertsRaised\":1") && l.contains("\"Kind\":\"failed\""))
     );
 }
 

@@ -20,6 +20,8 @@ pub const KEPT_WITHOUT_TTL_DAYS: f64 = 365.0;
 pub struct StackFacts {
     /// MemorySize of each function.
     pub memory_mb: BTreeMap<Function, f64>,
+    /// Whether Lambda logs its START/END/REPORT lines (not when system logs are filtered).
+    pub platform_log_lines: bool,
     /// AWS::CloudWatch::Alarm resources (standard resolution).
     pub alarms: f64,
     /// AWS::SecretsManager::Secret resources, plus the Slack webhook secret the stack reads.

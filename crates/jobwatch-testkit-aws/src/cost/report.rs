@@ -266,7 +266,8 @@ pub fn markdown(
          - Billed duration per invocation: ingest {} ms, sweep {} ms, daily report {} ms, formatter {} ms; \
            arm64; memory from template.yaml: {}.\n\
          - Function logs: what the binary wrote (stdout and stderr, EMF included, at the default log level) \
-           + 26 bytes per line, + {} bytes of Lambda's START/END/REPORT lines per invocation; kept {} days \
+           + 26 bytes per line, + {} bytes of Lambda's START/END/REPORT lines per invocation (0: the template's \
+           SystemLogLevel WARN leaves them out); kept {} days \
            (LogRetentionDays). Run output: PutLogEvents messages + 26 bytes per event; kept {} days \
            (RunRetentionDays). Stored logs counted uncompressed.\n\
          - Secrets: {} (template + the Slack webhook secret); GetSecretValue as measured per cold start, \

@@ -49,6 +49,7 @@ fn measurements() -> Measurements {
 
 fn facts() -> StackFacts {
     StackFacts {
+        platform_log_lines: true,
         memory_mb: BTreeMap::from([
             (Function::Ingest, 128.0),
             (Function::Sweeper, 128.0),
