@@ -15,7 +15,7 @@ use jobwatch_aws::functions::{self, Function};
 use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi, function_url_event, workspace_binary};
 use jobwatch_testkit::slack::SlackReceiver;
 use jobwatch_testkit_aws::aws::{
-    CountingProxy, logs, receive_envelopes, secrets, sns, subscribe_queue,
+    CountingProxy, alert_topic, logs, receive_envelopes, secrets, subscribe_queue,
 };
 use jobwatch_testkit_aws::moto::{dynamo_client, unique_name};
 use serde_json::{Value, json};
@@ -245,14 +245,7 @@ impl LiveStack {
             "JobsTable.Arn",
             format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"),
         );
-        let topic_arn = sns()
-            .create_topic()
-            .name(format!("{name}-alerts"))
-            .send()
-            .await
-            .expect("topic")
-            .topic_arn
-            .expect("arn");
+        let topic_arn = alert_topic(&name).await;
         deployment
             .set("AlertTopic", &topic_arn)
             .set("AlertTopic.TopicArn", &topic_arn);

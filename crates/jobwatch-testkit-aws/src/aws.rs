@@ -101,6 +101,18 @@ pub async fn receive_envelopes(queue_url: &str) -> Vec<serde_json::Value> {
     envelopes
 }
 
+/// Creates the topic `<name>-alerts` on moto; its ARN.
+pub async fn alert_topic(name: &str) -> String {
+    sns()
+        .create_topic()
+        .name(format!("{name}-alerts"))
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn")
+}
+
 /// The resources one jobwatch environment uses, freshly created on moto.
 pub struct Stack {
     pub table: String,
@@ -120,14 +132,7 @@ impl Stack {
         create_table(&dynamo_client(&counter), &name)
             .await
             .expect("create table");
-        let topic_arn = sns()
-            .create_topic()
-            .name(format!("{name}-alerts"))
-            .send()
-            .await
-            .expect("topic")
-            .topic_arn
-            .expect("arn");
+        let topic_arn = alert_topic(&name).await;
         let queue_url = subscribe_queue(&topic_arn, &format!("{name}-seen")).await;
         let run_log_group = format!("/jobwatch/{name}/runs");
         logs()
