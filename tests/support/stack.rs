@@ -15,7 +15,7 @@ use jobwatch_aws::functions::{self, Function};
 use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi, function_url_event, workspace_binary};
 use jobwatch_testkit::slack::SlackReceiver;
 use jobwatch_testkit_aws::aws::{
-    CountingProxy, alert_topic, logs, receive_envelopes, secrets, subscribe_queue,
+    CountingProxy, alert_topic, log_group, receive_envelopes, secrets, subscribe_queue,
 };
 use jobwatch_testkit_aws::moto::{dynamo_client, unique_name};
 use serde_json::{Value, json};
@@ -255,12 +255,7 @@ impl LiveStack {
             .resolve(&template.resource("RunLogGroup")["Properties"]["LogGroupName"])
             .map(|group| format!("{group}-{name}"))
             .expect("run log group name");
-        logs()
-            .create_log_group()
-            .log_group_name(&run_log_group)
-            .send()
-            .await
-            .expect("log group");
+        log_group(&run_log_group).await;
         deployment.set("RunLogGroup", &run_log_group);
         // GenerateSecretString, as CloudFormation would: 64 letters and digits, the ping key
         // then the API key.

@@ -9,14 +9,14 @@ use serde_json::{Map, Value, json};
 
 pub const NAMESPACE: &str = "Jobwatch";
 
-/// One EMF document: `dimensions` are the dimension sets, `values` the dimension values and
-/// `metrics` the `(name, unit, value)` triples.
-fn line(
+/// One EMF document as a JSON object: `dimensions` are the dimension sets, `values` the
+/// dimension values and `metrics` the `(name, unit, value)` triples.
+fn document(
     at: Timestamp,
     dimensions: &[&[&str]],
     values: &[(&str, &str)],
     metrics: &[(&str, &str, f64)],
-) -> String {
+) -> Map<String, Value> {
     let mut root = Map::new();
     root.insert(
         "_aws".into(),
@@ -35,7 +35,17 @@ fn line(
     for (name, _, value) in metrics {
         root.insert((*name).to_string(), json!(value));
     }
-    Value::Object(root).to_string()
+    root
+}
+
+/// [`document`] as one line.
+fn line(
+    at: Timestamp,
+    dimensions: &[&[&str]],
+    values: &[(&str, &str)],
+    metrics: &[(&str, &str, f64)],
+) -> String {
+    Value::Object(document(at, dimensions, values, metrics)).to_string()
 }
 
 /// The metrics of a run that reached an outcome: one count by outcome, and its duration, in
@@ -145,19 +155,16 @@ pub fn sweep_line(
     jobs_down: u64,
     sweep: &[(&str, u64)],
 ) -> String {
-    let mut text = line(
+    let mut root = document(
         at,
         &[&["Environment"]],
         &[("Environment", environment)],
         &[("JobsDown", "Count", jobs_down as f64)],
     );
-    if let Ok(Value::Object(mut root)) = serde_json::from_str::<Value>(&text) {
-        for (name, value) in sweep {
-            root.insert((*name).to_string(), json!(value));
-        }
-        text = Value::Object(root).to_string();
+    for (name, value) in sweep {
+        root.insert((*name).to_string(), json!(value));
     }
-    text
+    Value::Object(root).to_string()
 }
 
 #[cfg(test)]

@@ -113,6 +113,16 @@ pub async fn alert_topic(name: &str) -> String {
         .expect("arn")
 }
 
+/// Creates the log group `name` on moto.
+pub async fn log_group(name: &str) {
+    logs()
+        .create_log_group()
+        .log_group_name(name)
+        .send()
+        .await
+        .expect("log group");
+}
+
 /// The resources one jobwatch environment uses, freshly created on moto.
 pub struct Stack {
     pub table: String,
@@ -135,12 +145,7 @@ impl Stack {
         let topic_arn = alert_topic(&name).await;
         let queue_url = subscribe_queue(&topic_arn, &format!("{name}-seen")).await;
         let run_log_group = format!("/jobwatch/{name}/runs");
-        logs()
-            .create_log_group()
-            .log_group_name(&run_log_group)
-            .send()
-            .await
-            .expect("log group");
+        log_group(&run_log_group).await;
         let (ping_key, api_key) = (format!("ping-{name}"), format!("api-{name}"));
         let keys_secret = format!("{name}/keys");
         secrets()
