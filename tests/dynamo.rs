@@ -18,6 +18,7 @@ fn ping(event: PingEvent, rid: u32) -> Ping {
         event,
         rid: Some(format!("00000000-0000-4000-8000-{rid:012}")),
         body: Some("output".into()),
+        source: None,
     }
 }
 
@@ -309,6 +310,7 @@ async fn a_busy_job_stays_within_one_write_unit() {
                 event,
                 rid: Some(rid.clone()),
                 body: None,
+                source: None,
             };
             let now = at + jiff::SignedDuration::from_secs(offset);
             engine
@@ -356,6 +358,7 @@ async fn a_busy_job_stays_within_one_write_unit() {
         event: PingEvent::Start,
         rid: Some("5f0e1c9a-3b7d-4e2a-9c41-000000000040".into()),
         body: None,
+        source: None,
     };
     engine
         .ping(JobLookup::Slug("db-backup-offsite"), &ping, at)

@@ -284,6 +284,7 @@ async fn after_a_three_hour_sweep_outage_each_affected_job_gets_one_backdated_al
                 event: Success,
                 rid: None,
                 body: None,
+                source: None,
             },
             at + secs(1),
         );
@@ -384,6 +385,7 @@ mod concurrency {
                         event,
                         rid: Some(rid),
                         body: None,
+                        source: None,
                     };
                     // Every ping is sent twice, as a client retrying after a lost response would.
                     for _ in 0..2 {
@@ -709,6 +711,7 @@ mod a_week_with_a_sloppy_sweeper {
                             event,
                             rid: None,
                             body: None,
+                            source: None,
                         },
                         at,
                     )

@@ -111,6 +111,7 @@ impl World {
             event,
             rid: rid.map(str::to_string),
             body: body.map(str::to_string),
+            source: None,
         };
         let receipt = self
             .engine

@@ -29,6 +29,15 @@ pub const DEFAULT_PING_BODY_LIMIT: usize = 10_000;
 /// Admin request bodies (job definitions) larger than this are refused.
 pub const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
+/// The header `jobwatch run` names the machine a run is on with; kept with the run and shown
+/// in its alerts.
+pub const HOST_HEADER: &str = "x-jobwatch-host";
+
+/// The client's address, as the transport saw it (the local server's peer, a Function URL's
+/// `requestContext.http.sourceIp`): a request extension, kept with the pings it sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteAddr(pub std::net::IpAddr);
+
 /// How the API is set up for one deployment.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {

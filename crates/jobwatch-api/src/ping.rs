@@ -4,12 +4,12 @@ use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use jiff::Timestamp;
-use jobwatch_core::{JobSpec, Ping, PingEvent, Slug};
+use jobwatch_core::{JobSpec, Ping, PingEvent, PingSource, Slug};
 use jobwatch_store::{EngineError, JobLookup, Store};
 
-use crate::Api;
 use crate::keys::sha256_hex;
 use crate::reply::{text, unavailable};
+use crate::{Api, HOST_HEADER, RemoteAddr};
 
 /// Unknown keys and unknown jobs answer alike, so neither can be probed.
 const NOT_FOUND: &str = "not found";
@@ -157,6 +157,7 @@ async fn answer<S: Store>(
         event,
         rid: query.rid,
         body: (!kept.is_empty()).then(|| String::from_utf8_lossy(kept).into_owned()),
+        source: source(request),
     };
     let engine = &api.engine;
     let result = match target {
@@ -197,6 +198,21 @@ async fn answer<S: Store>(
         Ok(false) => text(StatusCode::OK, "OK"),
         Err(e) => engine_error(e),
     }
+}
+
+/// Where the ping came from: the address the transport saw, the User-Agent and the host
+/// `jobwatch run` names, as the run and its alerts keep them (each bounded).
+fn source(request: &Request<Bytes>) -> Option<PingSource> {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    let ip = request
+        .extensions()
+        .get::<RemoteAddr>()
+        .map(|addr| addr.0.to_string());
+    PingSource::new(
+        ip.as_deref(),
+        header(http::header::USER_AGENT.as_str()),
+        header(HOST_HEADER),
+    )
 }
 
 fn engine_error(e: EngineError) -> Response<Bytes> {

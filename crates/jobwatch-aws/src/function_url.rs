@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 /// Set on a request whose body was cut at the reading limit (mirrors the local transport).
 pub use jobwatch_api::BodyOverflow;
+use jobwatch_api::RemoteAddr;
 
 /// Why an event could not be turned into a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +73,19 @@ pub fn to_request(event: &Value, max_body: usize) -> Result<Request<Bytes>, Malf
             ));
         }
     };
+    let source_ip = field(event, &["requestContext", "http", "sourceIp"])
+        .and_then(Value::as_str)
+        .and_then(|ip| ip.parse().ok());
+    // The header is what the client sent; the context repeats it, and is all there is when
+    // a test or proxy leaves the header out.
+    let user_agent = field(event, &["requestContext", "http", "userAgent"]).and_then(Value::as_str);
+    let has_user_agent = event
+        .get("headers")
+        .and_then(Value::as_object)
+        .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("user-agent")));
+    if let Some(user_agent) = user_agent.filter(|_| !has_user_agent) {
+        builder = builder.header(http::header::USER_AGENT, user_agent);
+    }
     let overflow = body.len() > max_body;
     let mut body = body;
     body.truncate(max_body);
@@ -80,6 +94,9 @@ pub fn to_request(event: &Value, max_body: usize) -> Result<Request<Bytes>, Malf
         .map_err(|e| MalformedEvent(format!("invalid request: {e}")))?;
     if overflow {
         request.extensions_mut().insert(BodyOverflow);
+    }
+    if let Some(ip) = source_ip {
+        request.extensions_mut().insert(RemoteAddr(ip));
     }
     Ok(request)
 }
@@ -156,6 +173,15 @@ mod tests {
         );
         assert_eq!(request.headers()["host"], "abc.lambda-url.eu-west-1.on.aws");
         assert_eq!(request.body().as_ref(), b"disk full");
+        assert_eq!(
+            request.extensions().get::<RemoteAddr>(),
+            Some(&RemoteAddr("192.0.2.1".parse().expect("ip")))
+        );
+        assert_eq!(
+            request.headers()["user-agent"],
+            "curl/8",
+            "from the context"
+        );
         let request = to_request(&event(json!(BASE64.encode("\u{0}binary\u{ff}")), true), 100)
             .expect("request");
         assert_eq!(request.body().as_ref(), "\u{0}binary\u{ff}".as_bytes());

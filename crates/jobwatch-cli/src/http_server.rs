@@ -12,7 +12,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use jiff::Timestamp;
-use jobwatch_api::{Api, BodyOverflow};
+use jobwatch_api::{Api, BodyOverflow, RemoteAddr};
 use jobwatch_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -32,7 +32,7 @@ pub async fn serve<S: Store>(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(conn) => conn,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -42,9 +42,10 @@ pub async fn serve<S: Store>(
                 };
                 let _ = stream.set_nodelay(true);
                 let api = Arc::clone(&api);
+                let remote = RemoteAddr(peer.ip());
                 let service = service_fn(move |request| {
                     let api = Arc::clone(&api);
-                    async move { Ok::<_, Infallible>(handle(&api, request).await) }
+                    async move { Ok::<_, Infallible>(handle(&api, request, remote).await) }
                 });
                 let connection = http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
@@ -72,6 +73,7 @@ pub async fn serve<S: Store>(
 async fn handle<S: Store>(
     api: &Api<S>,
     request: hyper::Request<Incoming>,
+    remote: RemoteAddr,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let (body, overflow) = match read_bounded(body, api.max_body_bytes()).await {
@@ -87,6 +89,7 @@ async fn handle<S: Store>(
         }
     };
     let mut request = http::Request::from_parts(parts, body);
+    request.extensions_mut().insert(remote);
     if overflow {
         request.extensions_mut().insert(BodyOverflow);
     }

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::job::{JobSpec, Severity};
 use crate::report_types::DailyReport;
 
-/// Bumped on any incompatible change to [`AlertEvent`].
+/// Bumped on any incompatible change to [`AlertEvent`]; new optional fields are additive and
+/// keep it (docs/alert-events.md lists what was added when).
 pub const ALERT_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,6 +71,71 @@ pub struct JobSummary {
     pub description: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// The IANA zone of a cron job, which its times are shown in (interval jobs: UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+}
+
+/// Where a ping came from, as Healthchecks.io records it: the client's address and
+/// User-Agent, plus the host `jobwatch run` names in `X-Jobwatch-Host`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingSource {
+    /// The client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl PingSource {
+    /// Longest User-Agent or host kept: enough to recognise a client, bounded whatever it sends.
+    pub const MAX_LEN: usize = 200;
+
+    /// A source from what a request said, each part trimmed and cut to [`Self::MAX_LEN`];
+    /// `None` when it said nothing.
+    pub fn new(
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+        host: Option<&str>,
+    ) -> Option<PingSource> {
+        let keep = |s: Option<&str>| {
+            s.map(|s| {
+                s.chars()
+                    .filter(|c| !c.is_control())
+                    .take(Self::MAX_LEN)
+                    .collect::<String>()
+                    .trim()
+                    .to_string()
+            })
+            .filter(|s| !s.is_empty())
+        };
+        let source = PingSource {
+            ip: keep(ip),
+            user_agent: keep(user_agent),
+            host: keep(host),
+        };
+        (source != PingSource::default()).then_some(source)
+    }
+}
+
+/// The job's last successful run before this alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSuccess {
+    /// When it finished.
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+/// The limit a bad run broke: the setting's name and value, and the whole in words, e.g.
+/// `max_runtime 2h exceeded after 2h3m`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breach {
+    pub setting: String,
+    pub value: String,
+    pub text: String,
 }
 
 /// How a down period looked, carried by `recovered` events.
@@ -122,6 +188,22 @@ pub struct AlertEvent {
     /// For `report` events: the summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<DailyReport>,
+    /// The limit broken (outage kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach: Option<Breach>,
+    /// Bad runs in a row so far, and how many take the job down (`failure_threshold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad_in_a_row: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success: Option<LastSuccess>,
+    /// Where the run's ping came from (its start's, for a run that timed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<PingSource>,
+    /// The run in jobwatch's API (the job's runs when there is no run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_url: Option<String>,
 }
 
 impl AlertEvent {
@@ -138,6 +220,7 @@ impl AlertEvent {
             schedule: spec.schedule.describe(),
             description: spec.description.clone(),
             tags: spec.tags.clone(),
+            tz: spec.schedule.tz_name().map(str::to_string),
         };
         Self::new_about(kind, job, spec.severity, environment, at, detected_at)
     }
@@ -170,8 +253,19 @@ impl AlertEvent {
             outage: None,
             run_log_url: None,
             report: None,
+            breach: None,
+            bad_in_a_row: None,
+            failure_threshold: None,
+            last_success: None,
+            source: None,
+            run_url: None,
         }
         .with_id()
+    }
+
+    /// The zone the job's times are shown in (none: UTC).
+    pub fn zone(&self) -> Option<jiff::tz::TimeZone> {
+        crate::timefmt::zone(self.job.tz.as_deref())
     }
 
     /// Recomputes the id from what identifies the condition: environment, job, kind, time and

@@ -119,6 +119,22 @@ impl Schedule {
         }
     }
 
+    /// The IANA zone of a cron schedule; `None` for intervals.
+    pub fn tz_name(&self) -> Option<&str> {
+        match self {
+            Schedule::Cron { tz_name, .. } => Some(tz_name),
+            Schedule::Every(_) => None,
+        }
+    }
+
+    /// The zone times of this schedule are shown in; `None` (UTC) for intervals.
+    pub fn zone(&self) -> Option<&TimeZone> {
+        match self {
+            Schedule::Cron { tz, .. } => Some(tz),
+            Schedule::Every(_) => None,
+        }
+    }
+
     /// Human description, e.g. `0 9 * * * (Asia/Seoul)` or `every 15m`.
     pub fn describe(&self) -> String {
         match self {

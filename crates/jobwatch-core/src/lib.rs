@@ -13,8 +13,12 @@ pub mod report_types;
 pub mod run;
 pub mod settings;
 pub mod tally;
+pub mod timefmt;
 
-pub use alert::{ALERT_SCHEMA_VERSION, AlertEvent, AlertKind, JobSummary, OutageSummary};
+pub use alert::{
+    ALERT_SCHEMA_VERSION, AlertEvent, AlertKind, Breach, JobSummary, LastSuccess, OutageSummary,
+    PingSource,
+};
 pub use duration::Duration;
 pub use job::{JobDoc, JobError, JobSpec, Schedule, Severity, Slug};
 pub use machine::{Ctx, Effects, Health, JobState, Ping, PingEvent, PingOutcome, Status};

@@ -84,6 +84,7 @@ pub fn daily_report(
         schedule: "daily".into(),
         description: String::new(),
         tags: Vec::new(),
+        tz: None,
     };
     let mut event = AlertEvent::new_about(
         AlertKind::Report,

@@ -58,6 +58,9 @@ pub struct Run {
     /// The ping body: the run's output, truncated to the ping body limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// Where the run's last ping came from (address, User-Agent, host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::alert::PingSource>,
 }
 
 impl Run {
@@ -74,6 +77,7 @@ impl Run {
             exit_code: None,
             timed_out: false,
             output: None,
+            source: None,
         }
     }
 }

@@ -99,6 +99,7 @@ fn play(spec: &JobSpec, steps: &[(u32, Step)], with_sweeps: bool) -> (Vec<AlertE
                     event: *event,
                     rid: r.map(rid),
                     body: body.then(|| "some output".to_string()),
+                    source: None,
                 };
                 alerts.extend(apply_ping(spec, &mut state, &ping, ctx).effects.alerts);
             }
@@ -160,7 +161,7 @@ proptest! {
         let now: Timestamp = "2027-01-01T00:00:00Z".parse().expect("now");
         let ctx = Ctx::new("prop", now);
         advance(&spec, &mut state, ctx);
-        let ping = Ping { event: PingEvent::Fail, rid: Some(rid(9)), body: None };
+        let ping = Ping { event: PingEvent::Fail, rid: Some(rid(9)), body: None, source: None };
         apply_ping(&spec, &mut state, &ping, ctx);
         let later = Ctx::new("prop", now + SignedDuration::from_secs(i64::from(retry_gap)));
         let mut without_retry = state.clone();
@@ -179,11 +180,11 @@ proptest! {
         let now: Timestamp = "2027-01-01T00:00:00Z".parse().expect("now");
         let mut state = jobwatch_core::JobState::new(&spec, now);
         let event = [PingEvent::Start, PingEvent::Success, PingEvent::Fail][usize::from(event_pick)];
-        let ping = Ping { event, rid: Some("retried-run".into()), body: None };
+        let ping = Ping { event, rid: Some("retried-run".into()), body: None, source: None };
         let first = apply_ping(&spec, &mut state, &ping, Ctx::new("prop", now));
         prop_assert!(!first.duplicate);
         for n in 0..others {
-            let other = Ping { event: PingEvent::Start, rid: Some(format!("other-run-{n}")), body: None };
+            let other = Ping { event: PingEvent::Start, rid: Some(format!("other-run-{n}")), body: None, source: None };
             let later = Ctx::new("prop", now + SignedDuration::from_secs(1 + n as i64));
             prop_assert!(!apply_ping(&spec, &mut state, &other, later).duplicate, "a new ping is never a retry");
         }

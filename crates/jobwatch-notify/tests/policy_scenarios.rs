@@ -105,6 +105,7 @@ impl World {
             schedule: "every 1m".into(),
             description: String::new(),
             tags: Vec::new(),
+            tz: None,
         };
         let mut event = AlertEvent::new_about(kind, summary, severity, &self.environment, at, at);
         event.run_id = Some(format!("r{}", self.next_run));

@@ -13,6 +13,7 @@ use crate::duration::Duration;
 use crate::health::Health;
 use crate::job::{JobSpec, Severity};
 use crate::run::{Run, RunOutcome};
+use crate::timefmt::at_in;
 
 /// Upper bound on deadline steps in one call: a month of a per-minute job fits many times.
 pub(super) const MAX_STEPS: usize = 100_000;
@@ -100,6 +101,7 @@ fn on_late(
     let mut alert = AlertEvent::new(AlertKind::Late, spec, ctx.environment, deadline, ctx.now);
     alert.severity = Severity::Warning;
     alert.expected_at = state.expected;
+    alert.last_success = super::facts::last_success(state);
     fx.alerts.push(alert.with_id());
 }
 
@@ -119,6 +121,8 @@ fn on_slow(
     alert.started_at = Some(run.started_at);
     alert.expected_at = run.expected_at;
     alert.duration_ms = Some(Duration::between(run.started_at, deadline).as_millis());
+    alert.source = run.source.clone();
+    alert.last_success = super::facts::last_success(state);
     fx.alerts.push(alert.with_id());
 }
 
@@ -138,6 +142,7 @@ fn on_reminder(
         ctx.now,
     );
     alert.outage = state.streak.as_ref().map(|s| outage_summary(s, deadline));
+    super::facts::add_streak(&mut alert, spec, state);
     fx.alerts.push(alert.with_id());
 }
 
@@ -157,7 +162,11 @@ fn on_missed(
     });
     let mut alert = AlertEvent::new(AlertKind::Missed, spec, ctx.environment, deadline, ctx.now);
     alert.expected_at = Some(slot);
-    let error = format!("missed the run expected at {slot}");
+    alert.breach = Some(super::facts::missed(spec, slot));
+    let error = format!(
+        "missed the run expected at {}",
+        at_in(slot, spec.schedule.zone())
+    );
     record_bad(
         spec,
         state,
@@ -198,9 +207,12 @@ fn on_timed_out(
     alert.started_at = Some(run.started_at);
     alert.expected_at = run.expected_at;
     alert.duration_ms = Some(spec.max_runtime.as_millis());
+    alert.source = run.source.clone();
+    alert.breach = Some(super::facts::timed_out(spec, run.started_at, ctx.now));
     let error = format!(
         "run started at {} did not finish within {}",
-        run.started_at, spec.max_runtime
+        at_in(run.started_at, spec.schedule.zone()),
+        spec.max_runtime
     );
     record_bad(
         spec,

@@ -15,6 +15,7 @@
 
 mod deadlines;
 mod definition;
+mod facts;
 mod pings;
 mod seen;
 mod state;

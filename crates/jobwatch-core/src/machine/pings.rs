@@ -7,7 +7,7 @@ use super::deadlines::{MAX_STEPS, advance};
 use super::state::{JobState, OpenRun, RECENT_DURATIONS, add};
 use super::streak::{Bad, record_bad, record_good};
 use super::transition::{Ctx, Effects};
-use crate::alert::{AlertEvent, AlertKind, output_excerpt};
+use crate::alert::{AlertEvent, AlertKind, PingSource, output_excerpt};
 use crate::duration::Duration;
 use crate::health::Health;
 use crate::job::{JobSpec, Schedule};
@@ -21,6 +21,8 @@ pub struct Ping {
     pub rid: Option<String>,
     /// The request body (already truncated to the ping body limit).
     pub body: Option<String>,
+    /// Where the ping came from (address, User-Agent, `jobwatch run`'s host).
+    pub source: Option<PingSource>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,7 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
                 expected_at,
                 timed_out: false,
                 slow_announced: false,
+                source: ping.source.clone(),
             });
             // A start is recorded in the job's state (its open runs, which history lists); a
             // run record is written only to keep what the start said, or once it finishes.
@@ -107,6 +110,7 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
                     expected_at,
                     started_at: Some(now),
                     output: Some(output),
+                    source: ping.source.clone(),
                     ..Run::new(seq, run_id, RunOutcome::Running)
                 });
             }
@@ -122,6 +126,7 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
             fx.runs.push(Run {
                 finished_at: Some(now),
                 output: ping.body.clone(),
+                source: ping.source.clone(),
                 ..Run::new(seq, run_id, RunOutcome::Log)
             });
         }
@@ -187,6 +192,7 @@ fn finish_run(
         exit_code,
         timed_out: already_timed_out,
         output: ping.body.clone().filter(|b| !b.is_empty()),
+        source: ping.source.clone(),
     };
     if let Some(d) = duration {
         state.last_duration_ms = Some(d.as_millis());
@@ -218,6 +224,10 @@ fn finish_run(
     alert.duration_ms = run.duration_ms;
     alert.exit_code = run.exit_code;
     alert.output_excerpt = run.output.as_deref().and_then(output_excerpt);
+    alert.source = run.source.clone();
+    if !failed {
+        alert.breach = Some(super::facts::too_short(spec, duration.unwrap_or_default()));
+    }
     let error = match (failed, exit_code, &alert.output_excerpt) {
         (true, _, Some(out)) => out.lines().last().unwrap_or_default().to_string(),
         (true, Some(code), None) => format!("exit status {code}"),

@@ -31,6 +31,10 @@ pub struct OpenRun {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[serde(rename = "sa", alias = "slow_announced")]
     pub slow_announced: bool,
+    /// Where the start ping came from: a run that times out never pings again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "src", alias = "source")]
+    pub source: Option<crate::alert::PingSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +119,14 @@ pub struct JobState {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_success_at: Option<Timestamp>,
+    /// How long the last successful run took (its finish is `last_success_at`).
+    #[serde(
+        rename = "lsd",
+        alias = "last_success_duration_ms",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_success_duration_ms: Option<u64>,
     #[serde(
         rename = "lf",
         alias = "last_failure_at",
@@ -194,6 +206,7 @@ impl JobState {
             down_since: None,
             last_ping_at: None,
             last_success_at: None,
+            last_success_duration_ms: None,
             last_failure_at: None,
             last_duration_ms: None,
             next_seq: 1,
@@ -253,6 +266,7 @@ impl JobState {
             .map(|r| crate::run::Run {
                 expected_at: r.expected_at,
                 started_at: Some(r.started_at),
+                source: r.source.clone(),
                 ..crate::run::Run::new(r.seq, r.run_id.clone(), crate::run::RunOutcome::Running)
             })
     }

@@ -41,7 +41,7 @@ pub(super) fn record_bad(
     at: Timestamp,
     bad: Bad,
     error: String,
-    alert: AlertEvent,
+    mut alert: AlertEvent,
     ctx: Ctx<'_>,
     fx: &mut Effects,
 ) {
@@ -63,6 +63,7 @@ pub(super) fn record_bad(
         state.health = Health::Down;
         state.down_since = Some(at);
         state.reminder_at = next_reminder(spec, at, ctx);
+        super::facts::add_streak(&mut alert, spec, state);
         fx.alerts.push(alert);
     }
 }
@@ -76,9 +77,11 @@ pub(super) fn record_good(
     run: Option<&Run>,
     fx: &mut Effects,
 ) {
+    let previous_success = super::facts::last_success(state);
     state.good_in_a_row += 1;
     state.bad_in_a_row = 0;
     state.last_success_at = Some(at);
+    state.last_success_duration_ms = run.and_then(|r| r.duration_ms);
     match state.health {
         Health::Down if state.good_in_a_row >= spec.recovery_threshold => {
             state.health = Health::Up;
@@ -93,7 +96,11 @@ pub(super) fn record_good(
                 alert.finished_at = run.finished_at;
                 alert.duration_ms = run.duration_ms;
                 alert.exit_code = run.exit_code;
+                alert.source = run.source.clone();
             }
+            // The success before the outage: this run's is in the alert already.
+            alert.last_success = previous_success;
+            alert.failure_threshold = Some(spec.failure_threshold);
             alert.outage = streak.map(|s| outage_summary(&s, at));
             fx.alerts.push(alert.with_id());
         }

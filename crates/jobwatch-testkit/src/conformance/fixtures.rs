@@ -40,6 +40,7 @@ pub(super) fn run(seq: u64, outcome: RunOutcome, at: Timestamp) -> Run {
         exit_code: None,
         timed_out: false,
         output: Some(format!("output of run {seq} ✓")),
+        source: jobwatch_core::PingSource::new(Some("192.0.2.7"), Some("curl/8.5"), Some("db-1")),
     }
 }
 
