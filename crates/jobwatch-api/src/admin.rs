@@ -73,6 +73,13 @@ async fn route<S: Store>(
                 _ => Err(text(StatusCode::NOT_FOUND, "not found")),
             }
         }
+        ([slug, "runs", run_id], m) => {
+            let slug = parse_slug(slug)?;
+            match *m {
+                Method::GET => run(api, &slug, run_id).await,
+                _ => Err(not_allowed("GET")),
+            }
+        }
         _ => Err(text(StatusCode::NOT_FOUND, "not found")),
     }
 }
@@ -319,4 +326,25 @@ async fn runs<S: Store>(api: &Api<S>, slug: &Slug, query: Option<&str>) -> Resul
         .await
         .map_err(|e| engine_error(e, slug.as_str()))?;
     Ok(json(StatusCode::OK, &json!({ "runs": runs })))
+}
+
+/// One run, as alerts link it: the newest record with that run id among the job's latest
+/// runs (a run alerted on is recent; older ones have left the history anyway).
+async fn run<S: Store>(api: &Api<S>, slug: &Slug, run_id: &str) -> Result<Reply, Reply> {
+    let runs = api
+        .engine
+        .runs(slug.as_str(), MAX_RUNS_LIMIT)
+        .await
+        .map_err(|e| engine_error(e, slug.as_str()))?;
+    // Run ids are UUIDs or `r<n>`: nothing in them is percent-encoded.
+    match runs.iter().find(|r| r.run_id == run_id) {
+        Some(run) => Ok(json(StatusCode::OK, &json!(run))),
+        None => Err(text(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "run '{}' of job '{slug}' not found (not among its latest {MAX_RUNS_LIMIT} runs)",
+                run_id.chars().take(64).collect::<String>()
+            ),
+        )),
+    }
 }

@@ -110,6 +110,8 @@ pub const SWEEPER: Function = Function {
         var(crate::slack::SECRET_VARIABLE, Deployed),
         var("JOBWATCH_REPEAT_INTERVAL", Optional),
         var("JOBWATCH_REPUBLISH_AFTER", Optional),
+        // The base of the run links in alerts (the ingest function's URL): none without it.
+        var("JOBWATCH_PUBLIC_URL", Deployed),
         var("JOBWATCH_REPORT_TIME", Deployed),
         var("JOBWATCH_REPORT_TIMEZONE", Deployed),
         var("JOBWATCH_PER_JOB_METRICS", Deployed),

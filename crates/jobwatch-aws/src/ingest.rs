@@ -52,6 +52,7 @@ impl Ingest {
                     .clone()
                     .or_else(|| crate::function_url::public_url(event))
                     .unwrap_or_default();
+                self.engine.set_public_url(public_url.clone());
                 let config = ApiConfig {
                     public_url,
                     api_key: Secret::from_plain(&keys.api_key),

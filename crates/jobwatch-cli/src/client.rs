@@ -138,6 +138,21 @@ pub struct PingClient {
     http: reqwest::Client,
     base: String,
     key: String,
+    /// This machine's name, sent with every ping so alerts say where the run ran.
+    host: Option<String>,
+}
+
+/// This machine's host name (`None` if it has none the system will say).
+pub fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length, which is what we pass.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).trim().to_string();
+    (!name.is_empty()).then_some(name)
 }
 
 impl PingClient {
@@ -146,6 +161,7 @@ impl PingClient {
             http: http_client()?,
             base: base_url(url)?,
             key: key.to_string(),
+            host: hostname(),
         })
     }
 
@@ -187,13 +203,11 @@ impl PingClient {
             if remaining < Duration::from_millis(20) {
                 break;
             }
-            let sent = self
-                .http
-                .post(&url)
-                .timeout(remaining.min(ATTEMPT_TIMEOUT))
-                .body(body.clone())
-                .send()
-                .await;
+            let mut request = self.http.post(&url).timeout(remaining.min(ATTEMPT_TIMEOUT));
+            if let Some(host) = &self.host {
+                request = request.header(jobwatch_api::HOST_HEADER, host);
+            }
+            let sent = request.body(body.clone()).send().await;
             match sent {
                 Ok(response) => {
                     let status = response.status();

@@ -152,6 +152,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         report_schedule(args.report_at.as_deref(), &args.report_tz)?.unzip();
     let engine = Arc::new(
         Engine::new(store, args.env.clone())
+            .with_public_url(public_url.clone())
             .with_repeat_interval(args.repeat_interval)
             .with_report_day(report_day.unwrap_or_default()),
     );

@@ -91,6 +91,9 @@ pub struct Engine<S> {
     sweep_wake_at: AtomicI64,
     report_day: ReportDay,
     run_output: RunOutput,
+    /// The base URL alerts link their run under; set once (the ingest Lambda learns it from
+    /// its first request).
+    public_url: std::sync::OnceLock<String>,
 }
 
 /// Which runs keep their output in the run history.
@@ -116,6 +119,39 @@ impl<S: Store> Engine<S> {
             sweep_wake_at: AtomicI64::new(i64::MAX),
             report_day: ReportDay::default(),
             run_output: RunOutput::All,
+            public_url: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Alerts link their run in the API under `url` (e.g. `https://jobs.example.com`).
+    pub fn with_public_url(self, url: impl Into<String>) -> Self {
+        self.set_public_url(url);
+        self
+    }
+
+    /// Sets the base URL of run links unless one is set already.
+    pub fn set_public_url(&self, url: impl Into<String>) {
+        let url = url.into();
+        let url = url.trim().trim_end_matches('/');
+        if !url.is_empty() {
+            let _ = self.public_url.set(url.to_string());
+        }
+    }
+
+    /// The run an alert is about, in the API (the job's runs when it names no run).
+    fn link_runs(&self, effects: &mut Effects) {
+        let Some(base) = self.public_url.get() else {
+            return;
+        };
+        for alert in &mut effects.alerts {
+            if alert.run_url.is_some() || alert.kind == jobwatch_core::AlertKind::Report {
+                continue;
+            }
+            let runs = format!("{base}/api/v1/jobs/{}/runs", alert.job.slug);
+            alert.run_url = Some(match &alert.run_id {
+                Some(run_id) => format!("{runs}/{}", url_segment(run_id)),
+                None => runs,
+            });
         }
     }
 
@@ -449,6 +485,7 @@ impl<S: Store> Engine<S> {
         record: &JobRecord,
         fx: &mut Effects,
     ) -> Result<(), StoreError> {
+        self.link_runs(fx);
         if let Some(observer) = &self.observer {
             observer.decorate(record, fx);
         }
@@ -487,4 +524,15 @@ impl<S: Store> Engine<S> {
         }
         Ok(())
     }
+}
+
+/// A run id as one URL path segment: ids are UUIDs or `r<n>`, but any other character is
+/// percent-encoded rather than trusted.
+fn url_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -5,7 +5,8 @@
 //! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, and optionally
 //! `JOBWATCH_ALERT_TOPIC_ARN`, `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_REPEAT_INTERVAL` (default
 //! `4h`), `JOBWATCH_REPUBLISH_AFTER` (default `10m`), `JOBWATCH_REPORT_TIME`,
-//! `JOBWATCH_REPORT_TIMEZONE`, `JOBWATCH_PER_JOB_METRICS`.
+//! `JOBWATCH_REPORT_TIMEZONE`, `JOBWATCH_PER_JOB_METRICS`, `JOBWATCH_PUBLIC_URL` (the base of run
+//! links in alerts).
 //! The list, with what a deployment must set and the AWS actions this binary calls, is
 //! [`jobwatch_aws::functions::SWEEPER`]; `tests/template.rs` holds `template.yaml` to it.
 
@@ -38,14 +39,20 @@ fn sweeper_from_env() -> anyhow::Result<Sweeper> {
     let store = jobwatch_dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let topic = optional("JOBWATCH_ALERT_TOPIC_ARN");
     let observer = Arc::new(LambdaObserver::from_env(&sdk, &environment)?);
+    let public_url = optional("JOBWATCH_PUBLIC_URL");
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     Ok(Sweeper {
         webhooks: jobwatch_aws::slack::SecretWebhooks::from_env(secrets, &environment)
             .map_err(|e| anyhow!(e))?,
         policy: jobwatch_notify::Policy::from_vars(|name| std::env::var(name).ok())
             .map_err(|e| anyhow!(e))?,
-        engine: jobwatch_aws::lambda::engine(store, environment, observer)?
-            .with_repeat_interval(repeat),
+        engine: match public_url {
+            Some(url) => {
+                jobwatch_aws::lambda::engine(store, environment, observer)?.with_public_url(url)
+            }
+            None => jobwatch_aws::lambda::engine(store, environment, observer)?,
+        }
+        .with_repeat_interval(repeat),
         publisher: topic.map(|arn| AlertPublisher::new(aws_sdk_sns::Client::new(&sdk), arn)),
         republish_after,
         upgraded: Default::default(),
