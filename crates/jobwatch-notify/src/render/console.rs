@@ -3,7 +3,9 @@
 
 use jobwatch_core::{AlertEvent, AlertKind};
 
-use super::job::{kind_view, unknown_kind_view};
+use jobwatch_core::timefmt::{ago, at_in};
+
+use super::job::{kind_view, source_text, unknown_kind_view, zone};
 use crate::incoming::Notice;
 use crate::message::{duration, truncate, when};
 
@@ -17,11 +19,26 @@ pub fn console_line(event: &AlertEvent) -> String {
         kind.name.to_uppercase(),
         kind.headline
     );
+    let tz = zone(event);
     if let Some(t) = event.expected_at {
-        line.push_str(&format!(" · expected {}", when(t)));
+        line.push_str(&format!(" · expected {}", at_in(t, tz.as_ref())));
     }
     if let Some(ms) = event.duration_ms {
         line.push_str(&format!(" · took {}", duration(ms)));
+    }
+    if let Some(breach) = &event.breach {
+        line.push_str(&format!(" · {}", truncate(&breach.text, 200)));
+    }
+    if let (Some(n), Some(threshold)) = (event.bad_in_a_row, event.failure_threshold)
+        && n > 1
+    {
+        line.push_str(&format!(" · {n} bad in a row (threshold {threshold})"));
+    }
+    if let Some(last) = &event.last_success {
+        line.push_str(&format!(" · last success {}", ago(last.at, event.at)));
+    }
+    if let Some(source) = &event.source {
+        line.push_str(&format!(" · from {}", source_text(source)));
     }
     if let Some(outage) = &event.outage {
         let was = if event.kind == AlertKind::StillDown {
@@ -48,6 +65,9 @@ pub fn console_line(event: &AlertEvent) -> String {
         .and_then(|o| o.lines().last())
     {
         line.push_str(&format!(" · {}", truncate(last, 200)));
+    }
+    if let Some(url) = &event.run_url {
+        line.push_str(&format!(" · {url}"));
     }
     line
 }

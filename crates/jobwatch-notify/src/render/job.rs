@@ -2,7 +2,9 @@
 //! arm in [`kind_view`] (headline and icon, which the console line shares); everything else
 //! about a message is shared.
 
-use jobwatch_core::{AlertEvent, AlertKind, DailyReport, Severity};
+use jiff::tz::TimeZone;
+use jobwatch_core::timefmt::{ago, at_in};
+use jobwatch_core::{AlertEvent, AlertKind, DailyReport, PingSource, Severity};
 use serde_json::Value;
 
 use crate::message::{
@@ -111,11 +113,14 @@ pub(crate) fn render_with(event: &AlertEvent, kind: &KindView) -> Value {
     } else {
         message.fields(&facts(event));
     }
+    let tz = zone(event);
+    let tz = tz.as_ref();
+    message.section(&limits(event));
     if let Some(outage) = &event.outage {
         let mut text = format!(
             "*Outage:* down {} since {} · {} missed, {} failed",
             duration(outage.duration_ms),
-            when(outage.since),
+            at_in(outage.since, tz),
             outage.runs_missed,
             outage.runs_failed
         );
@@ -127,38 +132,115 @@ pub(crate) fn render_with(event: &AlertEvent, kind: &KindView) -> Value {
     if let Some(output) = &event.output_excerpt {
         message.section(&code_block(output, OUTPUT_MAX));
     }
-    if let Some(url) = &event.run_log_url
-        && let Some(link) = link(url, "View the run's output")
-    {
-        message.section(&link);
-    }
+    let run_label = match &event.run_id {
+        Some(run) => format!("Run {run} in jobwatch"),
+        None => "The job's runs in jobwatch".to_string(),
+    };
+    let links: Vec<String> = [
+        event
+            .run_url
+            .as_deref()
+            .and_then(|url| link(url, &run_label)),
+        event
+            .run_log_url
+            .as_deref()
+            .and_then(|url| link(url, "View the run's output")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    message.section(&links.join(" · "));
     let mut context = format!(
         "jobwatch · {} · {} · at {}",
         escape(&kind.name),
         event.severity,
-        when(event.at)
+        at_in(event.at, tz)
     );
     if event.detected_at > event.at {
-        context.push_str(&format!(" (noticed {})", when(event.detected_at)));
+        context.push_str(&format!(" (noticed {})", at_in(event.detected_at, tz)));
     }
     message.context(&context);
     message.into_payload()
 }
 
+/// The zone the job's times are shown in: the event's `job.tz`, or for events from before it,
+/// the zone its cron schedule names (`0 3 * * * (Europe/Berlin)`); none (UTC) for intervals.
+pub(crate) fn zone(event: &AlertEvent) -> Option<TimeZone> {
+    event.zone().or_else(|| {
+        let name = event
+            .job
+            .schedule
+            .rsplit_once(" (")
+            .and_then(|(_, rest)| rest.strip_suffix(')'))?;
+        TimeZone::get(name).ok()
+    })
+}
+
+/// `2026-01-14 03:05 CET (02:05 UTC) · 1d ago · took 4m58s`.
+pub(crate) fn last_success_text(event: &AlertEvent, tz: Option<&TimeZone>) -> Option<String> {
+    let last = event.last_success.as_ref()?;
+    let mut text = format!("{} · {}", at_in(last.at, tz), ago(last.at, event.at));
+    if let Some(ms) = last.duration_ms {
+        text.push_str(&format!(" · took {}", duration(ms)));
+    }
+    Some(text)
+}
+
+/// `db-1 · 192.0.2.7 · curl/8.5`: what is known of where the ping came from (plain text).
+pub(crate) fn source_text(source: &PingSource) -> String {
+    [&source.host, &source.ip, &source.user_agent]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The limit broken, the bad streak against its threshold, and where the ping came from.
+fn limits(event: &AlertEvent) -> String {
+    let mut lines = Vec::new();
+    if let Some(breach) = &event.breach {
+        lines.push(format!("*Limit:* {}", escape(&breach.text)));
+    }
+    // A limit that is the threshold itself says the count already.
+    let threshold_is_the_limit = event
+        .breach
+        .as_ref()
+        .is_some_and(|b| b.setting == "failure_threshold");
+    if let (Some(n), Some(threshold)) = (event.bad_in_a_row, event.failure_threshold)
+        && n > 0
+        && !threshold_is_the_limit
+    {
+        let runs = if n == 1 { "bad run" } else { "bad runs" };
+        lines.push(format!(
+            "*In a row:* {n} {runs} (failure_threshold {threshold})"
+        ));
+    }
+    if let Some(source) = &event.source {
+        lines.push(format!(
+            "*Ping from:* {}",
+            inline_code(&source_text(source))
+        ));
+    }
+    lines.join("\n")
+}
+
 /// The details worth a field, in reading order (values escaped).
 fn facts(event: &AlertEvent) -> Vec<(&'static str, String)> {
+    let tz = zone(event);
+    let tz = tz.as_ref();
     let mut facts = vec![
         ("Environment", escape(&event.environment)),
         ("Schedule", escape(&event.job.schedule)),
     ];
     if let Some(t) = event.expected_at {
-        facts.push(("Expected", when(t)));
+        facts.push(("Expected", at_in(t, tz)));
     }
     if let Some(t) = event.started_at {
-        facts.push(("Started", when(t)));
+        facts.push(("Started", at_in(t, tz)));
     }
     if let Some(t) = event.finished_at {
-        facts.push(("Finished", when(t)));
+        facts.push(("Finished", at_in(t, tz)));
     }
     if let Some(ms) = event.duration_ms {
         facts.push(("Duration", duration(ms)));
@@ -168,6 +250,9 @@ fn facts(event: &AlertEvent) -> Vec<(&'static str, String)> {
     }
     if let Some(run) = &event.run_id {
         facts.push(("Run", escape(run)));
+    }
+    if let Some(text) = last_success_text(event, tz) {
+        facts.push(("Last success", text));
     }
     if !event.job.tags.is_empty() {
         facts.push(("Tags", escape(&event.job.tags.join(", "))));
