@@ -167,6 +167,36 @@ fn a_failing_command_is_reported_with_its_exit_status_and_the_wrapper_exits_with
     assert!(run["started_at"].is_string(), "{run}");
     let job = server.admin("GET", "/api/v1/jobs/reports", "").json();
     assert_eq!(job["status"], "down");
+
+    // Where it ran: the wrapper names its host, the server saw its address and User-Agent;
+    // the alert says so, and links the run, which the API serves.
+    let source = &run["source"];
+    let host = source["host"].as_str().unwrap_or_default();
+    assert!(!host.is_empty(), "the host header: {run}");
+    assert_eq!(source["ip"], "127.0.0.1", "{run}");
+    assert!(
+        source["user_agent"]
+            .as_str()
+            .is_some_and(|ua| ua.starts_with("jobwatch/")),
+        "{run}"
+    );
+    let run_id = run["run_id"].as_str().unwrap_or_default();
+    let linked = server.admin("GET", &format!("/api/v1/jobs/reports/runs/{run_id}"), "");
+    assert_eq!(linked.status, 200, "{}", linked.body);
+    assert_eq!(linked.json()["source"]["host"], host);
+    let lines = server.output(Duration::from_secs(5));
+    let alert = lines
+        .iter()
+        .find(|l| l.contains("FAILED reports"))
+        .unwrap_or_else(|| panic!("the alert on the console: {lines:#?}"));
+    assert!(
+        alert.contains(&format!("from {host} · 127.0.0.1")),
+        "{alert}"
+    );
+    assert!(
+        alert.contains(&format!("/api/v1/jobs/reports/runs/{run_id}")),
+        "{alert}"
+    );
 }
 
 /// Starts the wrapper and waits until the command has printed `ready`.
