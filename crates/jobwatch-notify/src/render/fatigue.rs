@@ -100,7 +100,10 @@ pub fn digest_text(notice: &Notice) -> String {
         Notice::Alert(_) | Notice::UnknownKind { .. } => match notice.kind_view() {
             Some(view) => {
                 let at = match notice {
-                    Notice::Alert(e) | Notice::UnknownKind { event: e, .. } => clock(e.at),
+                    // A job's alert in the job's zone (and UTC), as its own message.
+                    Notice::Alert(e) | Notice::UnknownKind { event: e, .. } => {
+                        jobwatch_core::timefmt::clock_in(e.at, super::job::zone(e).as_ref())
+                    }
                     _ => String::new(),
                 };
                 format!("{} {} · {at}", view.icon, escape(&view.headline))
