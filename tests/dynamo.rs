@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use jobwatch_core::{AlertKind, JobDoc, Ping, PingEvent, Slug};
+use jobwatch_core::{AlertKind, JobDoc, Ping, PingEvent, PingSource, Slug};
 use jobwatch_store::{Engine, JobLookup, JobStore, Outbox};
 use jobwatch_tests::moto::fresh_dynamo;
 use jobwatch_tests::t;
@@ -310,7 +310,12 @@ async fn a_busy_job_stays_within_one_write_unit() {
                 event,
                 rid: Some(rid.clone()),
                 body: None,
-                source: None,
+                // What `jobwatch run` on a typical host sends: open runs keep it.
+                source: PingSource::new(
+                    Some("203.0.113.45"),
+                    Some("jobwatch/0.1.0"),
+                    Some("db-backup-01.prod.example.internal"),
+                ),
             };
             let now = at + jiff::SignedDuration::from_secs(offset);
             engine
@@ -358,7 +363,11 @@ async fn a_busy_job_stays_within_one_write_unit() {
         event: PingEvent::Start,
         rid: Some("5f0e1c9a-3b7d-4e2a-9c41-000000000040".into()),
         body: None,
-        source: None,
+        source: PingSource::new(
+            Some("203.0.113.45"),
+            Some("jobwatch/0.1.0"),
+            Some("db-backup-01.prod.example.internal"),
+        ),
     };
     engine
         .ping(JobLookup::Slug("db-backup-offsite"), &ping, at)

@@ -274,6 +274,11 @@ impl LiveStack {
         // The Slack webhook secret the stack references (named by the SlackSecretName
         // parameter), put as infra/put-slack-webhook does.
         deployment.set("SlackSecretName", format!("slack-webhook-prod-{name}"));
+        // Where run links in alerts point (the functions run here, not behind a URL).
+        deployment.set(
+            "IngestFunctionUrl.FunctionUrl",
+            "https://example.lambda-url.us-east-1.on.aws/",
+        );
         let slack = SlackReceiver::start().await;
         let slack_secret = deployment
             .function_environment("FormatterFunction")

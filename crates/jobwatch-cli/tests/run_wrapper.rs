@@ -175,7 +175,7 @@ fn a_failing_command_is_reported_with_its_exit_status_and_the_wrapper_exits_with
     assert!(!host.is_empty(), "the host header: {run}");
     assert_eq!(source["ip"], "127.0.0.1", "{run}");
     assert!(
-        source["user_agent"]
+        source["ua"]
             .as_str()
             .is_some_and(|ua| ua.starts_with("jobwatch/")),
         "{run}"

@@ -83,7 +83,13 @@ pub struct PingSource {
     /// The client's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `ua`, as Healthchecks.io names it.
+    #[serde(
+        rename = "ua",
+        alias = "user_agent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub user_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -198,7 +204,8 @@ pub struct AlertEvent {
     pub failure_threshold: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_success: Option<LastSuccess>,
-    /// Where the run's ping came from (its start's, for a run that timed out).
+    /// Where the run's finishing ping came from. Not for runs that never finished (timed out,
+    /// slow): open runs live in the job's item, which one write unit must hold (docs/cost.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<PingSource>,
     /// The run in jobwatch's API (the job's runs when there is no run).

@@ -121,7 +121,6 @@ fn on_slow(
     alert.started_at = Some(run.started_at);
     alert.expected_at = run.expected_at;
     alert.duration_ms = Some(Duration::between(run.started_at, deadline).as_millis());
-    alert.source = run.source.clone();
     alert.last_success = super::facts::last_success(state);
     fx.alerts.push(alert.with_id());
 }
@@ -207,7 +206,6 @@ fn on_timed_out(
     alert.started_at = Some(run.started_at);
     alert.expected_at = run.expected_at;
     alert.duration_ms = Some(spec.max_runtime.as_millis());
-    alert.source = run.source.clone();
     alert.breach = Some(super::facts::timed_out(spec, run.started_at, ctx.now));
     let error = format!(
         "run started at {} did not finish within {}",

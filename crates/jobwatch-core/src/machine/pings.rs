@@ -101,7 +101,6 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
                 expected_at,
                 timed_out: false,
                 slow_announced: false,
-                source: ping.source.clone(),
             });
             // A start is recorded in the job's state (its open runs, which history lists); a
             // run record is written only to keep what the start said, or once it finishes.

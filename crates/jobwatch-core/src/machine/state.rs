@@ -31,10 +31,6 @@ pub struct OpenRun {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[serde(rename = "sa", alias = "slow_announced")]
     pub slow_announced: bool,
-    /// Where the start ping came from: a run that times out never pings again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[serde(rename = "src", alias = "source")]
-    pub source: Option<crate::alert::PingSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,7 +262,6 @@ impl JobState {
             .map(|r| crate::run::Run {
                 expected_at: r.expected_at,
                 started_at: Some(r.started_at),
-                source: r.source.clone(),
                 ..crate::run::Run::new(r.seq, r.run_id.clone(), crate::run::RunOutcome::Running)
             })
     }

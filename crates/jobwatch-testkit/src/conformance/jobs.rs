@@ -349,7 +349,6 @@ pub async fn the_down_count_follows_the_jobs<S: Store>(store: S) {
             expected_at: None,
             timed_out: false,
             slow_announced: false,
-            source: None,
         })
     });
     commit(&store, &a, &running, &[], &[])
