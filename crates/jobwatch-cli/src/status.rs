@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jobwatch_core::{Run, RunOutcome};
+use jobwatch_core::{BadRuns, Run, RunOutcome};
 use serde_json::{Value, json};
 
 use crate::client::{AdminClient, AdminOpts, JobView, block_on};
@@ -170,14 +170,6 @@ fn within_day(t: Timestamp, now: Timestamp) -> bool {
     now.as_millisecond() - t.as_millisecond() <= DAY_MS
 }
 
-fn is_bad(run: &Run) -> bool {
-    run.timed_out
-        || matches!(
-            run.outcome,
-            RunOutcome::Failed | RunOutcome::TooShort | RunOutcome::TimedOut | RunOutcome::Missed
-        )
-}
-
 pub fn summarise(job: &JobView, runs: &[Run], complete: bool, now: Timestamp) -> JobStatus {
     let last_run = runs.iter().find(|r| r.outcome != RunOutcome::Log).map(|r| {
         let duration_ms = match (r.outcome, r.duration_ms, r.started_at) {
@@ -201,10 +193,12 @@ pub fn summarise(job: &JobView, runs: &[Run], complete: bool, now: Timestamp) ->
             duration_ms,
         }
     });
-    let fails_24h = runs
-        .iter()
-        .filter(|r| is_bad(r) && run_time(r).is_some_and(|t| within_day(t, now)))
-        .count();
+    // Counted as the engine counts an outage: missed slots plus failed runs.
+    let fails_24h = BadRuns::count(
+        runs.iter()
+            .filter(|r| run_time(r).is_some_and(|t| within_day(t, now))),
+    )
+    .total() as usize;
     let zone = match (&job.schedule, &job.tz) {
         (Some(_), Some(tz)) => tz.clone(),
         _ => "UTC".to_string(),

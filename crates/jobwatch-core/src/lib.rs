@@ -19,4 +19,4 @@ pub use duration::Duration;
 pub use job::{JobDoc, JobError, JobSpec, Schedule, Severity, Slug};
 pub use machine::{Ctx, Effects, Health, JobState, Ping, PingEvent, PingOutcome, Status};
 pub use report_types::DailyReport;
-pub use run::{Run, RunOutcome};
+pub use run::{BadRuns, Run, RunOutcome};
