@@ -104,6 +104,28 @@ impl Run {
             )
     }
 
+    /// When the record turned bad, if it is bad: a missed slot when its grace ran out, a
+    /// timed-out run at its limit, a failed or too short one when it finished. An outage
+    /// counts the records that turned bad between its start and its end.
+    pub fn turned_bad_at(
+        &self,
+        grace: crate::Duration,
+        max_runtime: crate::Duration,
+    ) -> Option<Timestamp> {
+        let add = |t: Timestamp, d: crate::Duration| t.checked_add(d.to_signed()).ok();
+        match self.outcome {
+            RunOutcome::Missed => self
+                .last_expected_at
+                .or(self.expected_at)
+                .and_then(|slot| add(slot, grace)),
+            _ if self.timed_out || self.outcome == RunOutcome::TimedOut => {
+                self.started_at.and_then(|s| add(s, max_runtime))
+            }
+            _ if self.is_failure() => self.finished_at,
+            _ => None,
+        }
+    }
+
     /// The scheduled slots this record counts as missed (0 unless it is a missed record).
     pub fn missed_slots(&self) -> u32 {
         if self.outcome == RunOutcome::Missed {

@@ -230,34 +230,16 @@ fn life_strategy() -> impl Strategy<Value = (u32, LifeStep)> {
     (gap, step)
 }
 
-/// When a record turned bad: a missed slot when its grace ran out, a timed-out run at its
-/// limit, a failed one when it finished.
-fn bad_at(run: &Run, spec: &JobSpec) -> Option<Timestamp> {
-    let add = |t: Timestamp, d: jobwatch_core::Duration| t + d.to_signed();
-    match run.outcome {
-        RunOutcome::Missed => run
-            .last_expected_at
-            .or(run.expected_at)
-            .map(|slot| add(slot, spec.grace)),
-        _ if run.timed_out || run.outcome == RunOutcome::TimedOut => {
-            run.started_at.map(|s| add(s, spec.max_runtime))
-        }
-        _ if run.is_failure() => run.finished_at,
-        _ => None,
-    }
-}
-
 /// The bad runs recorded in `[since, until]`: each number's latest record, as a store keeps it.
 fn recorded_between(runs: &[Run], spec: &JobSpec, since: Timestamp, until: Timestamp) -> BadRuns {
     let mut latest: std::collections::BTreeMap<u64, &Run> = std::collections::BTreeMap::new();
     for run in runs {
         latest.insert(run.seq, run);
     }
-    BadRuns::count(
-        latest
-            .into_values()
-            .filter(|r| bad_at(r, spec).is_some_and(|at| since <= at && at <= until)),
-    )
+    BadRuns::count(latest.into_values().filter(|r| {
+        r.turned_bad_at(spec.grace, spec.max_runtime)
+            .is_some_and(|at| since <= at && at <= until)
+    }))
 }
 
 proptest! {
