@@ -456,7 +456,8 @@ fn report_schedule(
     }
     let schedule = jobwatch_core::Schedule::cron(&format!("{minute} {hour} * * *"), tz)
         .map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
-    let zone = jiff::tz::TimeZone::get(tz).map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
+    let zone =
+        jobwatch_core::zone::time_zone(tz).map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
     let time = jiff::civil::Time::new(hour as i8, minute as i8, 0, 0)
         .map_err(|e| anyhow::anyhow!("--report-at: {e}"))?;
     Ok(Some((
