@@ -500,7 +500,7 @@ fn errors_say_what_to_do_next() {
     let bad = bad.to_str().expect("utf-8");
     check(
         jobwatch(&server.url(), &["jobs", "apply", "-f", bad]),
-        &format!("{bad}:4: job 'b': invalid cron schedule: hour field"),
+        &format!("{bad}:5:12: job 'b': invalid cron schedule: hour field"),
     );
     std::fs::write(
         dir.path().join("jobs.toml"),
@@ -509,7 +509,7 @@ fn errors_say_what_to_do_next() {
     .expect("write");
     check(
         jobwatch(&server.url(), &["jobs", "apply", "-f", bad]),
-        "TOML parse error at line 3",
+        &format!("{bad}:3:9: invalid duration 'soon'"),
     );
     check(
         jobwatch(

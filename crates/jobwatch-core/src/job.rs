@@ -236,6 +236,24 @@ pub enum JobError {
     LongDescription,
 }
 
+impl JobError {
+    /// The setting the error is about, so a jobs file can point at the line that wrote it;
+    /// `None` when no single setting is at fault (e.g. no schedule at all).
+    pub fn setting(&self) -> Option<&'static str> {
+        match self {
+            JobError::BadSlug(_) | JobError::NoSchedule => None,
+            JobError::BadCron(_) => Some("schedule"),
+            JobError::BadTimeZone(_) | JobError::TzWithoutCron => Some("tz"),
+            JobError::BothSchedules | JobError::IntervalTooShort(_) => Some("every"),
+            JobError::ZeroMaxRuntime => Some("max_runtime"),
+            JobError::MinAboveMax { .. } => Some("min_runtime"),
+            JobError::BadThreshold(name) => Some(name),
+            JobError::BadTags => Some("tags"),
+            JobError::LongDescription => Some("description"),
+        }
+    }
+}
+
 impl JobDoc {
     /// Validates the document into a spec with defaults filled in.
     pub fn into_spec(self, slug: Slug) -> Result<JobSpec, JobError> {
@@ -470,5 +488,29 @@ mod tests {
             let err = doc(json).unwrap_err();
             assert!(err.contains(message), "{json}: got {err}");
         }
+    }
+
+    #[test]
+    fn an_invalid_setting_is_named_so_its_line_can_be_shown() {
+        let setting = |json: &str| {
+            let doc: JobDoc = serde_json::from_str(json).unwrap();
+            doc.into_spec(Slug::parse("backup").unwrap())
+                .unwrap_err()
+                .setting()
+        };
+        assert_eq!(setting(r#"{"schedule":"61 * * * *"}"#), Some("schedule"));
+        assert_eq!(
+            setting(r#"{"schedule":"* * * * *","tz":"EST"}"#),
+            Some("tz")
+        );
+        assert_eq!(
+            setting(r#"{"every":"1m","recovery_threshold":0}"#),
+            Some("recovery_threshold")
+        );
+        assert_eq!(
+            setting(r#"{"every":"1m","min_runtime":"2h"}"#),
+            Some("min_runtime")
+        );
+        assert_eq!(setting(r#"{}"#), None);
     }
 }
