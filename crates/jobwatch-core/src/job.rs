@@ -49,7 +49,7 @@ impl<'de> Deserialize<'de> for Slug {
     }
 }
 
-pub(crate) fn truncate_for_message(s: &str) -> String {
+fn truncate_for_message(s: &str) -> String {
     let mut out: String = s.chars().take(40).collect();
     if out.len() < s.len() {
         out.push('…');
