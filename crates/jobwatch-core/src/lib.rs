@@ -13,6 +13,7 @@ pub mod report_types;
 pub mod run;
 pub mod settings;
 pub mod tally;
+pub mod zone;
 
 pub use alert::{ALERT_SCHEMA_VERSION, AlertEvent, AlertKind, JobSummary, OutageSummary};
 pub use duration::Duration;
