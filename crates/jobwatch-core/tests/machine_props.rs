@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use jobwatch_core::machine::{advance, apply_ping, pause, redefine, resume};
 use jobwatch_core::{
     AlertEvent, AlertKind, BadRuns, Ctx, Health, JobDoc, JobSpec, JobState, Ping, PingEvent, Run,
-    RunOutcome, Schedule, Slug,
+    Schedule, Slug,
 };
 use proptest::prelude::*;
 
