@@ -161,6 +161,8 @@ fn view<S: Store>(api: &Api<S>, job: &JobRecord, now: Timestamp, uuid: Option<&s
         "paused_until": state.paused.as_ref().and_then(|p| p.until),
         "next_expected_at": state.expected,
         "next_deadline": job.next_deadline(),
+        // A down job comes back after `recovery_threshold` good runs in a row: how many so far.
+        "good_runs_in_a_row": state.good_in_a_row,
         "last_ping_at": state.last_ping_at,
         "last_success_at": state.last_success_at,
         "last_failure_at": state.last_failure_at,

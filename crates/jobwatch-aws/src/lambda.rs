@@ -53,10 +53,10 @@ pub fn report_day() -> Result<jobwatch_core::tally::ReportDay, BadVariable> {
     };
     let zone = match optional(ZONE) {
         None => jiff::tz::TimeZone::UTC,
-        Some(name) => jiff::tz::TimeZone::get(name.trim()).map_err(|_| BadVariable {
+        Some(name) => jobwatch_core::zone::time_zone(name.trim()).map_err(|_| BadVariable {
             name: ZONE,
             value: name,
-            expected: "use an IANA time zone name, e.g. Europe/Berlin",
+            expected: "use an IANA time zone name, e.g. Europe/Berlin, not an abbreviation",
         })?,
     };
     Ok(jobwatch_core::tally::ReportDay::new(time, zone))

@@ -254,9 +254,20 @@ pub struct JobView {
     pub paused_until: Option<jiff::Timestamp>,
     #[serde(default)]
     pub next_expected_at: Option<jiff::Timestamp>,
+    /// When the server next checks the job (a missed slot, a timeout, a reminder).
+    #[serde(default)]
+    pub next_deadline: Option<jiff::Timestamp>,
+    #[serde(default)]
+    pub good_runs_in_a_row: u32,
+    #[serde(default = "one")]
+    pub recovery_threshold: u32,
     /// The whole document, for the settings and for `--json`.
     #[serde(skip)]
     pub raw: Value,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl JobView {

@@ -31,7 +31,8 @@ const DRAIN_WAIT: StdDuration = StdDuration::from_secs(2);
     about = "Run a command as a monitored job: ping start, run it, ping its exit status and output",
     after_help = "The command's input and output are passed through unchanged, SIGINT and SIGTERM are \
 forwarded to it, and jobwatch exits with the command's own exit status (128+N when it was killed \
-by signal N, 127 when it cannot be started). The last part of its combined output (up to the \
+by signal N), or as a shell would when the command cannot run: 127 when it is not found, 126 when \
+it cannot be executed (not executable, permission denied). The last part of its combined output (up to the \
 server's Ping-Body-Limit) is sent with the exit status. When jobwatch cannot be reached the job \
 still runs; pings give up after --start-timeout / --finish-timeout.
 

@@ -455,9 +455,11 @@ fn report_schedule(
     if hour > 23 || minute > 59 {
         return Err(invalid());
     }
+    // The zone first, so its error reads `--report-tz: "EST" is an abbreviation...`.
+    let zone =
+        jobwatch_core::zone::time_zone(tz).map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
     let schedule = jobwatch_core::Schedule::cron(&format!("{minute} {hour} * * *"), tz)
-        .map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
-    let zone = jiff::tz::TimeZone::get(tz).map_err(|e| anyhow::anyhow!("--report-tz: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("--report-at: {e}"))?;
     let time = jiff::civil::Time::new(hour as i8, minute as i8, 0, 0)
         .map_err(|e| anyhow::anyhow!("--report-at: {e}"))?;
     Ok(Some((
@@ -489,5 +491,23 @@ async fn report_loop<S: Store>(
         if let Err(e) = engine.daily_report(next).await {
             tracing::error!(error = %e, "daily report failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_zone_is_an_iana_name_as_a_jobs_is() {
+        assert!(report_schedule(Some("09:00"), "Europe/Berlin").is_ok());
+        let err = report_schedule(Some("09:00"), "EST")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "--report-tz: \"EST\" is an abbreviation, not a time zone: use an IANA name such as \
+             America/New_York (or Etc/GMT+5 for a fixed offset of UTC-5)"
+        );
     }
 }

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jobwatch_core::{Run, RunOutcome};
+use jobwatch_core::{BadRuns, Run, RunOutcome};
 use serde_json::{Value, json};
 
 use crate::client::{AdminClient, AdminOpts, JobView, block_on};
@@ -25,10 +25,13 @@ const DAY_MS: i64 = 24 * 3_600_000;
 #[derive(Args)]
 #[command(
     about = "Show how the jobs are doing: state, last run, next expected run, recent failures",
-    after_help = "Columns: JOB, STATE (new, up, running, late, down, paused), LAST RUN (how long ago and its
-outcome), DURATION (of the last run), NEXT EXPECTED (in the job's time zone for cron
-schedules, UTC for intervals), FAILS 24H (failed, missed, timed out and too short runs in
-the last 24 hours). States are coloured on a terminal unless NO_COLOR is set.
+    after_help = "Columns: JOB, STATE (new: never pinged, up, running, late, down, paused; a down job
+waiting for several good runs says how many it has: `down, 1 of 2 good runs`), LAST RUN
+(how long ago and its outcome), DURATION (of the last run), NEXT EXPECTED (in the job's time
+zone for cron schedules, UTC for intervals; a run past its slot shows when it was due and
+when it is checked), FAILS 24H (failed and too short runs, timed-out runs and missed slots in
+the last 24 hours, counted as the alerts count them). States are coloured on a terminal
+unless NO_COLOR is set.
 
 Examples:
   jobwatch status
@@ -76,6 +79,10 @@ pub struct JobStatus {
     pub zone: String,
     pub last_run: Option<LastRun>,
     pub next_expected_at: Option<Timestamp>,
+    /// When the server next checks the job: for a late or down job, when its slot is missed.
+    pub next_check_at: Option<Timestamp>,
+    /// Of a down job: good runs in a row so far, and how many bring it back.
+    pub recovery: Option<(u32, u32)>,
     pub paused_until: Option<Timestamp>,
     pub fails_24h: usize,
     /// False when the job ran more often than the history page holds: `fails_24h` is then a
@@ -170,14 +177,6 @@ fn within_day(t: Timestamp, now: Timestamp) -> bool {
     now.as_millisecond() - t.as_millisecond() <= DAY_MS
 }
 
-fn is_bad(run: &Run) -> bool {
-    run.timed_out
-        || matches!(
-            run.outcome,
-            RunOutcome::Failed | RunOutcome::TooShort | RunOutcome::TimedOut | RunOutcome::Missed
-        )
-}
-
 pub fn summarise(job: &JobView, runs: &[Run], complete: bool, now: Timestamp) -> JobStatus {
     let last_run = runs.iter().find(|r| r.outcome != RunOutcome::Log).map(|r| {
         let duration_ms = match (r.outcome, r.duration_ms, r.started_at) {
@@ -201,10 +200,12 @@ pub fn summarise(job: &JobView, runs: &[Run], complete: bool, now: Timestamp) ->
             duration_ms,
         }
     });
-    let fails_24h = runs
-        .iter()
-        .filter(|r| is_bad(r) && run_time(r).is_some_and(|t| within_day(t, now)))
-        .count();
+    // Counted as the engine counts an outage: missed slots plus failed runs.
+    let fails_24h = BadRuns::count(
+        runs.iter()
+            .filter(|r| run_time(r).is_some_and(|t| within_day(t, now))),
+    )
+    .total() as usize;
     let zone = match (&job.schedule, &job.tz) {
         (Some(_), Some(tz)) => tz.clone(),
         _ => "UTC".to_string(),
@@ -216,6 +217,9 @@ pub fn summarise(job: &JobView, runs: &[Run], complete: bool, now: Timestamp) ->
         zone,
         last_run,
         next_expected_at: job.next_expected_at,
+        next_check_at: job.next_deadline,
+        recovery: (job.status == "down" && job.recovery_threshold > 1)
+            .then_some((job.good_runs_in_a_row, job.recovery_threshold)),
         paused_until: job.paused_until,
         fails_24h,
         fails_24h_exact: complete,
@@ -264,6 +268,12 @@ fn local_time(at: Timestamp, zone: &str) -> String {
     at.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string()
 }
 
+/// `03:58 CET`: the time of day only, for a moment close to another one shown in full.
+fn short_time(at: Timestamp, zone: &str) -> String {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    at.to_zoned(tz).strftime("%H:%M %Z").to_string()
+}
+
 fn fails_text(status: &JobStatus) -> String {
     if status.fails_24h_exact {
         status.fails_24h.to_string()
@@ -296,12 +306,26 @@ fn cells(status: &JobStatus, now: Timestamp) -> Vec<String> {
     ) {
         ("paused", Some(until), _) => format!("paused until {}", local_time(until, &status.zone)),
         ("paused", None, _) => "paused".to_string(),
+        // Past its slot (late, or down and still expected): when it was due and when the
+        // server looks again, never a time in the past as if it were still to come.
+        (_, _, Some(next)) if next <= now => match status.next_check_at.filter(|c| *c > now) {
+            Some(check) => format!(
+                "due {}, checked {}",
+                local_time(next, &status.zone),
+                short_time(check, &status.zone)
+            ),
+            None => format!("due {}", local_time(next, &status.zone)),
+        },
         (_, _, Some(next)) => local_time(next, &status.zone),
         (_, _, None) => "-".to_string(),
     };
+    let state = match status.recovery {
+        Some((good, needed)) => format!("{}, {good} of {needed} good runs", status.state),
+        None => status.state.clone(),
+    };
     vec![
         status.job.clone(),
-        status.state.clone(),
+        state,
         last,
         duration,
         next,
@@ -310,7 +334,8 @@ fn cells(status: &JobStatus, now: Timestamp) -> Vec<String> {
 }
 
 fn state_colour(state: &str) -> &'static str {
-    match state {
+    // `down, 1 of 2 good runs` is coloured as down.
+    match state.split(',').next().unwrap_or(state) {
         "up" => "\x1b[32m",
         "down" => "\x1b[1;31m",
         "late" => "\x1b[33m",
@@ -400,6 +425,9 @@ fn to_json(status: &JobStatus) -> Value {
         "last_run": last_run,
         "next_expected_at": status.next_expected_at,
         "next_expected_local": status.next_expected_at.map(|t| local_time(t, &status.zone)),
+        "next_check_at": status.next_check_at,
+        "good_runs_in_a_row": status.recovery.map(|(good, _)| good),
+        "recovery_threshold": status.recovery.map(|(_, needed)| needed),
         "zone": status.zone,
         "paused_until": status.paused_until,
         "fails_24h": status.fails_24h,
@@ -473,6 +501,30 @@ mod tests {
                 "2"
             ]
         );
+    }
+
+    #[test]
+    fn a_job_past_its_slot_shows_when_it_was_due_and_when_it_is_checked() {
+        let now = t("2026-12-02T03:59:00Z");
+        let job = view(json!({"slug": "poller", "status": "late", "every": "1m",
+                             "next_expected_at": "2026-12-02T03:58:30Z",
+                             "next_deadline": "2026-12-02T03:59:30Z"}));
+        let status = summarise(&job, &[], true, now);
+        assert_eq!(
+            cells(&status, now)[4],
+            "due 2026-12-02 03:58 UTC, checked 03:59 UTC"
+        );
+    }
+
+    #[test]
+    fn a_down_job_waiting_for_good_runs_says_how_many_it_has() {
+        let now = t("2026-12-02T03:59:00Z");
+        let job = view(json!({"slug": "etl", "status": "down", "every": "1h",
+                             "recovery_threshold": 2, "good_runs_in_a_row": 1,
+                             "next_expected_at": "2026-12-02T04:58:00Z"}));
+        let status = summarise(&job, &[], true, now);
+        assert_eq!(cells(&status, now)[1], "down, 1 of 2 good runs");
+        assert_eq!(state_colour(&cells(&status, now)[1]), state_colour("down"));
     }
 
     #[test]

@@ -423,6 +423,66 @@ fn list_pause_and_resume_act_on_single_jobs() {
 }
 
 #[test]
+fn pause_until_takes_a_time_or_a_duration_and_says_so() {
+    let server = server();
+    apply(&server, Path::new(EXAMPLE), &[]);
+
+    let output = jobwatch(
+        &server.url(),
+        &["jobs", "pause", "reports", "--until", "tomorrow"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "invalid value 'tomorrow' for '--until <TIME>': expected an RFC 3339 time with its \
+             offset, such as 2026-12-03T08:00:00Z or 2026-12-03T09:00:00+01:00, or a duration \
+             from now such as 2h"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        job(&server, "reports")["status"],
+        "new",
+        "nothing was paused"
+    );
+
+    let output = jobwatch(&server.url(), &["jobs", "pause", "--help"]);
+    let help = stdout(&output);
+    assert!(help.contains("--until <TIME>"), "{help}");
+    assert!(help.contains("duration from now such as 2h"), "{help}");
+
+    let output = jobwatch(
+        &server.url(),
+        &["jobs", "pause", "reports", "--until", "2h"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let until: jiff::Timestamp = job(&server, "reports")["paused_until"]
+        .as_str()
+        .expect("until")
+        .parse()
+        .expect("time");
+    let in_two_hours = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);
+    assert!(in_two_hours.duration_since(until).abs() < jiff::SignedDuration::from_mins(1));
+
+    let output = jobwatch(
+        &server.url(),
+        &[
+            "jobs",
+            "pause",
+            "reports",
+            "--until",
+            "2099-01-01T09:00:00+01:00",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        job(&server, "reports")["paused_until"],
+        "2099-01-01T08:00:00Z"
+    );
+}
+
+#[test]
 fn errors_say_what_to_do_next() {
     let server = server();
     let check = |output: Output, expected: &str| {
@@ -500,7 +560,7 @@ fn errors_say_what_to_do_next() {
     let bad = bad.to_str().expect("utf-8");
     check(
         jobwatch(&server.url(), &["jobs", "apply", "-f", bad]),
-        &format!("{bad}:4: job 'b': invalid cron schedule: hour field"),
+        &format!("{bad}:5:12: job 'b': invalid cron schedule: hour field"),
     );
     std::fs::write(
         dir.path().join("jobs.toml"),
@@ -509,7 +569,7 @@ fn errors_say_what_to_do_next() {
     .expect("write");
     check(
         jobwatch(&server.url(), &["jobs", "apply", "-f", bad]),
-        "TOML parse error at line 3",
+        &format!("{bad}:3:9: invalid duration 'soon'"),
     );
     check(
         jobwatch(

@@ -363,6 +363,72 @@ fn when_jobwatch_is_down_the_job_still_runs_and_keeps_its_status() {
     );
 }
 
+/// The status `sh` itself reports for running `command`: the standard the wrapper follows.
+fn shell_status(command: &str) -> Option<i32> {
+    Command::new("sh")
+        .args(["-c", "\"$0\" 2>/dev/null", command])
+        .status()
+        .expect("run sh")
+        .code()
+}
+
+#[test]
+fn a_command_that_cannot_run_exits_126_and_one_not_found_127_as_in_a_shell() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let server = server_with(&["backup"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("backup.sh");
+    std::fs::write(&script, "#!/bin/sh\necho dumping\n").expect("write");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let script = script.to_str().expect("utf-8").to_string();
+    let directory = dir.path().to_str().expect("utf-8").to_string();
+    let missing = dir
+        .path()
+        .join("missing.sh")
+        .to_str()
+        .expect("utf-8")
+        .to_string();
+
+    for (command, status, reason) in [
+        (
+            script.as_str(),
+            126,
+            "permission denied (is it executable?)",
+        ),
+        (
+            directory.as_str(),
+            126,
+            "permission denied (is it executable?)",
+        ),
+        (
+            missing.as_str(),
+            127,
+            "command not found (check the name and PATH)",
+        ),
+        (
+            "no-such-command-on-path",
+            127,
+            "command not found (check the name and PATH)",
+        ),
+    ] {
+        assert_eq!(shell_status(command), Some(status), "sh on {command}");
+        let (output, _) = run(&server.url(), &["backup", "--", command]);
+        assert_eq!(output.status.code(), Some(status), "{command}");
+        assert_eq!(
+            text(&output.stderr),
+            format!("jobwatch: cannot run '{command}': {reason}\n"),
+            "{command}"
+        );
+        let last = &server.runs("backup")[0];
+        assert_eq!(
+            last["exit_code"], status,
+            "{command}: reported as that status"
+        );
+        assert_eq!(last["outcome"], "failed", "{command}");
+    }
+}
+
 #[test]
 fn configuration_mistakes_are_explained_and_never_stop_the_job() {
     let server = server_with(&[]);

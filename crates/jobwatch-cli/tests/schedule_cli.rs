@@ -95,7 +95,11 @@ fn invalid_schedules_exit_2_with_one_line_on_stderr() {
         ),
         (
             vec!["schedule", "* * * * *", "--tz", "Nowhere/Land"],
-            "jobwatch schedule: unknown time zone 'Nowhere/Land': use an IANA name such as Europe/Berlin or UTC",
+            "jobwatch schedule: tz \"Nowhere/Land\" is not a known time zone: use an IANA name such as Europe/Berlin or UTC",
+        ),
+        (
+            vec!["schedule", "0 9 * * *", "--tz", "CET"],
+            "jobwatch schedule: tz \"CET\" is an abbreviation, not a time zone: use an IANA name such as Europe/Berlin (or Etc/GMT-1 for a fixed offset of UTC+1)",
         ),
         (
             vec!["schedule", "0 0 30 2 *"],

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cron::{CronError, CronExpr};
 use crate::duration::Duration;
+use crate::zone::{self, ZoneError};
 
 /// How a job is identified in URLs: 1-64 characters of `a-z`, `0-9`, `-` and `_`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -92,10 +93,19 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// A cron schedule in the IANA time zone `tz_name` (abbreviations such as `EST` are
+    /// refused: see [`zone::time_zone`]).
     pub fn cron(expr: &str, tz_name: &str) -> Result<Schedule, JobError> {
+        Self::cron_in(expr, tz_name, zone::time_zone)
+    }
+
+    fn cron_in(
+        expr: &str,
+        tz_name: &str,
+        lookup: fn(&str) -> Result<TimeZone, ZoneError>,
+    ) -> Result<Schedule, JobError> {
         let expr = CronExpr::parse(expr).map_err(JobError::BadCron)?;
-        let tz = TimeZone::get(tz_name)
-            .map_err(|_| JobError::UnknownTimeZone(truncate_for_message(tz_name)))?;
+        let tz = lookup(tz_name).map_err(JobError::BadTimeZone)?;
         Ok(Schedule::Cron {
             expr,
             tz_name: tz_name.to_string(),
@@ -220,8 +230,8 @@ pub enum JobError {
     BadSlug(String),
     #[error("invalid cron schedule: {0}")]
     BadCron(CronError),
-    #[error("unknown time zone '{0}': use an IANA name such as Europe/Berlin or UTC")]
-    UnknownTimeZone(String),
+    #[error("tz {0}")]
+    BadTimeZone(ZoneError),
     #[error("a job needs either `schedule` (cron) or `every` (interval)")]
     NoSchedule,
     #[error("give either `schedule` or `every`, not both")]
@@ -242,13 +252,48 @@ pub enum JobError {
     LongDescription,
 }
 
+impl JobError {
+    /// The setting the error is about, so a jobs file can point at the line that wrote it;
+    /// `None` when no single setting is at fault (e.g. no schedule at all).
+    pub fn setting(&self) -> Option<&'static str> {
+        match self {
+            JobError::BadSlug(_) | JobError::NoSchedule => None,
+            JobError::BadCron(_) => Some("schedule"),
+            JobError::BadTimeZone(_) | JobError::TzWithoutCron => Some("tz"),
+            JobError::BothSchedules | JobError::IntervalTooShort(_) => Some("every"),
+            JobError::ZeroMaxRuntime => Some("max_runtime"),
+            JobError::MinAboveMax { .. } => Some("min_runtime"),
+            JobError::BadThreshold(name) => Some(name),
+            JobError::BadTags => Some("tags"),
+            JobError::LongDescription => Some("description"),
+        }
+    }
+}
+
 impl JobDoc {
     /// Validates the document into a spec with defaults filled in.
     pub fn into_spec(self, slug: Slug) -> Result<JobSpec, JobError> {
+        self.into_spec_with(slug, zone::time_zone)
+    }
+
+    /// [`JobDoc::into_spec`] for a definition read back from a store: a time zone saved
+    /// before abbreviations were refused still loads, so an upgrade never turns a running job
+    /// into an unreadable record (changing the job asks for an IANA name).
+    pub fn into_stored_spec(self, slug: Slug) -> Result<JobSpec, JobError> {
+        self.into_spec_with(slug, zone::stored_time_zone)
+    }
+
+    fn into_spec_with(
+        self,
+        slug: Slug,
+        zone: fn(&str) -> Result<TimeZone, ZoneError>,
+    ) -> Result<JobSpec, JobError> {
         let schedule = match (&self.schedule, self.every) {
             (Some(_), Some(_)) => return Err(JobError::BothSchedules),
             (None, None) => return Err(JobError::NoSchedule),
-            (Some(expr), None) => Schedule::cron(expr, self.tz.as_deref().unwrap_or("UTC"))?,
+            (Some(expr), None) => {
+                Schedule::cron_in(expr, self.tz.as_deref().unwrap_or("UTC"), zone)?
+            }
             (None, Some(period)) => {
                 if self.tz.is_some() {
                     return Err(JobError::TzWithoutCron);
@@ -392,6 +437,19 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_abbreviation_zone_still_loads_but_a_new_one_is_refused() {
+        let stored: JobDoc =
+            serde_json::from_str(r#"{"schedule":"0 9 * * *","tz":"EST"}"#).unwrap();
+        let slug = Slug::parse("legacy").unwrap();
+        let spec = stored.clone().into_stored_spec(slug.clone()).unwrap();
+        assert_eq!(spec.schedule.describe(), "0 9 * * * (EST)");
+        assert!(matches!(
+            stored.into_spec(slug),
+            Err(JobError::BadTimeZone(ZoneError::Abbreviation { .. }))
+        ));
+    }
+
+    #[test]
     fn documents_round_trip_through_the_spec() {
         let spec = doc(r#"{"schedule":"*/5 * * * *","grace":"2m","min_runtime":"10s","tags":["db"],"severity":"critical"}"#)
             .unwrap();
@@ -412,7 +470,11 @@ mod tests {
             ),
             (
                 r#"{"schedule":"* * * * *","tz":"Mars/Olympus"}"#,
-                "unknown time zone 'Mars/Olympus'",
+                "tz \"Mars/Olympus\" is not a known time zone",
+            ),
+            (
+                r#"{"schedule":"* * * * *","tz":"EST"}"#,
+                "tz \"EST\" is an abbreviation, not a time zone: use an IANA name such as America/New_York",
             ),
             (
                 r#"{"every":"1m","tz":"UTC"}"#,
@@ -442,5 +504,29 @@ mod tests {
             let err = doc(json).unwrap_err();
             assert!(err.contains(message), "{json}: got {err}");
         }
+    }
+
+    #[test]
+    fn an_invalid_setting_is_named_so_its_line_can_be_shown() {
+        let setting = |json: &str| {
+            let doc: JobDoc = serde_json::from_str(json).unwrap();
+            doc.into_spec(Slug::parse("backup").unwrap())
+                .unwrap_err()
+                .setting()
+        };
+        assert_eq!(setting(r#"{"schedule":"61 * * * *"}"#), Some("schedule"));
+        assert_eq!(
+            setting(r#"{"schedule":"* * * * *","tz":"EST"}"#),
+            Some("tz")
+        );
+        assert_eq!(
+            setting(r#"{"every":"1m","recovery_threshold":0}"#),
+            Some("recovery_threshold")
+        );
+        assert_eq!(
+            setting(r#"{"every":"1m","min_runtime":"2h"}"#),
+            Some("min_runtime")
+        );
+        assert_eq!(setting(r#"{}"#), None);
     }
 }

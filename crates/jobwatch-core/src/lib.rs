@@ -14,6 +14,7 @@ pub mod run;
 pub mod settings;
 pub mod tally;
 pub mod timefmt;
+pub mod zone;
 
 pub use alert::{
     ALERT_SCHEMA_VERSION, AlertEvent, AlertKind, Breach, JobSummary, LastSuccess, OutageSummary,
@@ -23,4 +24,4 @@ pub use duration::Duration;
 pub use job::{JobDoc, JobError, JobSpec, Schedule, Severity, Slug};
 pub use machine::{Ctx, Effects, Health, JobState, Ping, PingEvent, PingOutcome, Status};
 pub use report_types::DailyReport;
-pub use run::{Run, RunOutcome};
+pub use run::{BadRuns, Run, RunOutcome};

@@ -122,7 +122,7 @@ impl DayTally {
         use RunOutcome::*;
         match run.outcome {
             Running | Log => return,
-            Missed => self.misses += 1,
+            Missed => self.misses = self.misses.saturating_add(run.slots),
             // A run that finishes after it was counted as timed out is not counted again.
             Success | Failed | TooShort if run.timed_out => return,
             Success => self.runs += 1,

@@ -4,9 +4,10 @@
 //! state do not depend on when sweeps happened.
 
 use jiff::{SignedDuration, Timestamp};
-use jobwatch_core::machine::{advance, apply_ping};
+use jobwatch_core::machine::{advance, apply_ping, pause, redefine, resume};
 use jobwatch_core::{
-    AlertEvent, AlertKind, Ctx, Health, JobDoc, JobSpec, JobState, Ping, PingEvent, Slug,
+    AlertEvent, AlertKind, BadRuns, Ctx, Health, JobDoc, JobSpec, JobState, Ping, PingEvent, Run,
+    Schedule, Slug,
 };
 use proptest::prelude::*;
 
@@ -158,7 +159,7 @@ proptest! {
     #[test]
     fn a_retried_ping_changes_nothing(spec in spec_strategy(), steps in prop::collection::vec(step_strategy(), 0..40), retry_gap in 0u32..5) {
         let (_, mut state) = play(&spec, &steps, true);
-        let now: Timestamp = "2027-01-01T00:00:00Z".parse().expect("now");
+        let now: Timestamp = "2026-04-01T00:00:00Z".parse().expect("now");
         let ctx = Ctx::new("prop", now);
         advance(&spec, &mut state, ctx);
         let ping = Ping { event: PingEvent::Fail, rid: Some(rid(9)), body: None, source: None };
@@ -205,5 +206,105 @@ proptest! {
         let again = state.clone();
         prop_assert!(advance(&spec, &mut state, ctx).is_empty(), "advancing twice to the same time does nothing more");
         prop_assert_eq!(state, again);
+    }
+}
+
+/// A step of the counting scenarios: pings and sweeps, plus pauses and redefinitions.
+#[derive(Debug, Clone)]
+enum LifeStep {
+    Step(Step),
+    Pause,
+    Resume,
+    /// Switches between the job's schedule and a five-minute cron (same grace and limits).
+    Redefine,
+}
+
+fn life_strategy() -> impl Strategy<Value = (u32, LifeStep)> {
+    let step = prop_oneof![
+        12 => step_strategy().prop_map(|(_, step)| LifeStep::Step(step)),
+        1 => Just(LifeStep::Pause),
+        1 => Just(LifeStep::Resume),
+        1 => Just(LifeStep::Redefine),
+    ];
+    // At least a second apart, so "since" and "until" order the records unambiguously.
+    let gap = prop_oneof![4 => 1u32..120, 2 => 1u32..1_800, 1 => 1u32..14_400];
+    (gap, step)
+}
+
+/// The bad runs recorded in `[since, until]`: each number's latest record, as a store keeps it.
+fn recorded_between(runs: &[Run], spec: &JobSpec, since: Timestamp, until: Timestamp) -> BadRuns {
+    let mut latest: std::collections::BTreeMap<u64, &Run> = std::collections::BTreeMap::new();
+    for run in runs {
+        latest.insert(run.seq, run);
+    }
+    BadRuns::count(latest.into_values().filter(|r| {
+        r.turned_bad_at(spec.grace, spec.max_runtime)
+            .is_some_and(|at| since <= at && at <= until)
+    }))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// One truth for counts: whatever happens (pings, sweeps, pauses, redefinitions), an
+    /// outage's counts in its still-down and recovered alerts, and in the state while it
+    /// lasts, are exactly the bad runs recorded in its window.
+    #[test]
+    fn outage_counts_are_the_runs_recorded_in_the_outage(spec in spec_strategy(), steps in prop::collection::vec(life_strategy(), 0..60)) {
+        let other: JobSpec = JobDoc {
+            schedule: Some("*/5 * * * *".into()),
+            tz: Some("UTC".into()),
+            ..JobDoc::default()
+        }
+        .into_spec(Slug::parse("job").expect("slug"))
+        .expect("spec");
+        let mut alternate = spec.clone();
+        alternate.schedule = other.schedule.clone();
+        let start: Timestamp = "2026-03-07T00:00:00Z".parse().expect("start");
+        let mut current = spec.clone();
+        let mut state = JobState::new(&current, start);
+        let (mut now, mut runs, mut alerts) = (start, Vec::new(), Vec::new());
+        for (gap, step) in &steps {
+            now += SignedDuration::from_secs(i64::from(*gap));
+            let ctx = Ctx::new("prop", now);
+            let fx = match step {
+                LifeStep::Step(Step::Sweep) => advance(&current, &mut state, ctx),
+                LifeStep::Step(Step::Ping { event, rid: r, body }) => {
+                    let ping = Ping { event: *event, rid: r.map(rid), body: body.then(|| "out".to_string()), source: None };
+                    apply_ping(&current, &mut state, &ping, ctx).effects
+                }
+                LifeStep::Pause => {
+                    let fx = advance(&current, &mut state, ctx);
+                    pause(&mut state, now, None);
+                    fx
+                }
+                LifeStep::Resume => {
+                    let fx = advance(&current, &mut state, ctx);
+                    resume(&current, &mut state, now);
+                    fx
+                }
+                LifeStep::Redefine => {
+                    let fx = advance(&current, &mut state, ctx);
+                    let next = if matches!(current.schedule, Schedule::Cron { .. }) && current.schedule == alternate.schedule { spec.clone() } else { alternate.clone() };
+                    redefine(&current, &next, &mut state, now);
+                    current = next;
+                    fx
+                }
+            };
+            runs.extend(fx.runs);
+            alerts.extend(fx.alerts);
+        }
+        for alert in alerts.iter().filter(|a| matches!(a.kind, AlertKind::Recovered | AlertKind::StillDown)) {
+            let outage = alert.outage.as_ref().expect("an outage summary");
+            let recorded = recorded_between(&runs, &spec, outage.since, alert.at);
+            prop_assert_eq!(
+                (outage.runs_missed, outage.runs_failed), (recorded.missed, recorded.failed),
+                "{} at {}: the alert's counts are not the records'", alert.kind, alert.at
+            );
+        }
+        if let (Health::Down, Some(streak)) = (state.health, &state.streak) {
+            let recorded = recorded_between(&runs, &spec, streak.since, now);
+            prop_assert_eq!((streak.runs_missed, streak.runs_failed), (recorded.missed, recorded.failed));
+        }
     }
 }

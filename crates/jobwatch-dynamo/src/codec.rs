@@ -189,7 +189,7 @@ pub(crate) fn decode_job(item: &HashMap<String, AttributeValue>) -> Result<JobRe
     let doc: JobDoc =
         serde_json::from_str(text(item, "spec")?).map_err(|e| corrupt("job definition", e))?;
     let spec = doc
-        .into_spec(slug)
+        .into_stored_spec(slug)
         .map_err(|e| corrupt("job definition", e))?;
     let state: JobState =
         serde_json::from_str(text(item, "state")?).map_err(|e| corrupt("job state", e))?;

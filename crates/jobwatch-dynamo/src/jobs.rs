@@ -132,7 +132,15 @@ impl JobStore for DynamoStore {
         let run_expiry = expires_at(self.run_retention_days);
         let alert_expiry = expires_at(ALERT_RETENTION_DAYS);
         let mut extra_items = Vec::with_capacity(commit.runs.len() + commit.alerts.len());
-        for run in commit.runs {
+        // A run can change twice in one commit (timed out, then finished by the same ping): a
+        // transaction takes one operation per item, so only its latest record is written.
+        for (i, run) in commit.runs.iter().enumerate() {
+            if commit.runs[i + 1..]
+                .iter()
+                .any(|later| later.seq == run.seq)
+            {
+                continue;
+            }
             extra_items.push(run_item(slug, run, run_expiry)?);
         }
         for alert in commit.alerts {

@@ -40,7 +40,7 @@ fn decode_job((slug, uuid_hash, version, spec, state): RawJob) -> Result<JobReco
     let slug = Slug::parse(&slug).map_err(|e| corrupt("job slug", e))?;
     let doc: JobDoc = serde_json::from_str(&spec).map_err(|e| corrupt("job definition", e))?;
     let spec = doc
-        .into_spec(slug)
+        .into_stored_spec(slug)
         .map_err(|e| corrupt("job definition", e))?;
     let state: JobState = serde_json::from_str(&state).map_err(|e| corrupt("job state", e))?;
     let version = u64::try_from(version).map_err(|e| corrupt("job version", e))?;
@@ -116,4 +116,28 @@ pub(crate) fn decode_incident(
         due_at: due_at.map(instant).transpose()?,
         expires_at: instant(expires_at)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_saved_with_an_abbreviation_zone_still_loads() {
+        // `EST` was accepted before abbreviations were refused; such a row must stay readable.
+        let doc: JobDoc =
+            serde_json::from_str(r#"{"schedule":"0 9 * * *","tz":"EST"}"#).expect("doc");
+        let slug = Slug::parse("legacy").expect("slug");
+        let spec = doc.into_stored_spec(slug).expect("stored spec");
+        let state = JobState::new(&spec, Timestamp::UNIX_EPOCH);
+        let raw = (
+            "legacy".to_string(),
+            "hash".to_string(),
+            1,
+            r#"{"schedule":"0 9 * * *","tz":"EST"}"#.to_string(),
+            serde_json::to_string(&state).expect("state"),
+        );
+        let record = decode_job(raw).expect("a readable record");
+        assert_eq!(record.spec.schedule.describe(), "0 9 * * * (EST)");
+    }
 }

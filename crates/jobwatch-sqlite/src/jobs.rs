@@ -189,12 +189,18 @@ impl JobStore for SqliteStore {
                             put_run.execute(params![slug, seq, run]).map_err(backend)?;
                         }
                     }
-                    if let Some(newest) = runs.iter().map(|(seq, _)| *seq).max() {
-                        conn.prepare_cached("DELETE FROM runs WHERE slug = ?1 AND seq <= ?2")
-                            .and_then(|mut stmt| {
-                                stmt.execute(params![slug, newest - as_i64(RUNS_KEPT_PER_JOB)])
-                            })
-                            .map_err(backend)?;
+                    if !runs.is_empty() {
+                        // Keep the newest records by count, not by number: one record of a long
+                        // outage stands for many numbers (many missed slots).
+                        conn.prepare_cached(
+                            "DELETE FROM runs WHERE slug = ?1 AND seq <= (
+                                 SELECT seq FROM runs WHERE slug = ?1
+                                 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                        )
+                        .and_then(|mut stmt| {
+                            stmt.execute(params![slug, as_i64(RUNS_KEPT_PER_JOB)])
+                        })
+                        .map_err(backend)?;
                     }
                     insert_outbox(conn, &alerts)
                 },

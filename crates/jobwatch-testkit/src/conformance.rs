@@ -18,8 +18,10 @@
 //! - [`outbox`]: alerts wait, oldest first and each once, until acknowledged.
 //! - [`incidents`]: the notifier's records: compare-and-set, the due index.
 //! - [`settings`]: a setting is written once.
+//! - [`counts`]: outage counts are the runs the store lists (through the engine).
 //! - [`fixtures`]: the records the checks build ([`job`] is useful to other tests too).
 
+pub mod counts;
 pub mod fixtures;
 pub mod incidents;
 pub mod jobs;
@@ -27,6 +29,7 @@ pub mod outbox;
 pub mod settings;
 
 pub use crate::time::t;
+pub use counts::outage_counts_match_the_listed_runs;
 pub use fixtures::job;
 pub use incidents::{
     concurrent_incident_writes_have_one_winner, due_incidents_are_those_past_their_due_time,
@@ -66,6 +69,7 @@ macro_rules! conformance_tests {
             incidents_are_compare_and_set,
             due_incidents_are_those_past_their_due_time,
             concurrent_incident_writes_have_one_winner,
+            outage_counts_match_the_listed_runs,
         );
     };
     (@each $fresh:expr; $($check:ident,)+) => {

@@ -1,6 +1,8 @@
 //! The jobs file: a TOML file declaring one table per job, with the settings of the admin API,
 //! and `[env.<name>.jobs.<slug>]` tables that add a job for one environment or override
-//! settings of a top-level one. Parsing keeps each table's line, so errors point at it.
+//! settings of a top-level one. Parsing keeps where each table and setting is written, so an
+//! error points at the setting at fault (`jobs.toml:7:9: ...`), or at the table when no single
+//! setting is.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,6 +29,25 @@ struct EnvSection {
     jobs: BTreeMap<String, Spanned<JobDoc>>,
 }
 
+/// The same file read as plain values, for where each setting is written: the typed parse
+/// above checks the settings, this one only locates them.
+#[derive(Deserialize)]
+struct Locations {
+    #[serde(default)]
+    jobs: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
+    #[serde(default)]
+    env: BTreeMap<String, EnvLocations>,
+}
+
+#[derive(Deserialize)]
+struct EnvLocations {
+    #[serde(default)]
+    jobs: BTreeMap<String, BTreeMap<String, Spanned<toml::Value>>>,
+}
+
+/// `line:column` (both from 1) of each setting's value in one job table.
+type SettingAt = BTreeMap<String, String>;
+
 /// One job as the file declares it (for the selected environment).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Declared {
@@ -41,18 +62,48 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
+/// `line:column` of a byte offset, the column counted in characters.
+fn line_column(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    format!("{}:{column}", line_of(text, offset))
+}
+
+fn settings_at(text: &str, table: Option<&BTreeMap<String, Spanned<toml::Value>>>) -> SettingAt {
+    table
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (key.clone(), line_column(text, value.span().start)))
+        .collect()
+}
+
+/// A TOML error as `file:line:column: reason` on one line, like the file's other errors.
+fn toml_error(name: &str, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let reason = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    match e.span() {
+        Some(span) => anyhow!("{name}:{}: {reason}", line_column(text, span.start)),
+        None => anyhow!("{name}: {reason}"),
+    }
+}
+
 /// Parses and validates a jobs file; `name` is used in messages.
 pub fn parse_jobs_file(text: &str, name: &str, env: Option<&str>) -> Result<Vec<Declared>> {
-    let file: JobsFile = toml::from_str(text).map_err(|e| {
-        // toml's message already shows the line, the column and the offending text.
-        anyhow!("{name}: {}", e.to_string().trim_end())
-    })?;
-    let mut selected: BTreeMap<String, (JobDoc, Vec<usize>)> = file
+    let file: JobsFile = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
+    let locations: Locations = toml::from_str(text).map_err(|e| toml_error(name, text, &e))?;
+    let mut selected: BTreeMap<String, (JobDoc, Vec<usize>, SettingAt)> = file
         .jobs
         .into_iter()
         .map(|(slug, doc)| {
             let line = line_of(text, doc.span().start);
-            (slug, (doc.into_inner(), vec![line]))
+            let at = settings_at(text, locations.jobs.get(&slug));
+            (slug, (doc.into_inner(), vec![line], at))
         })
         .collect();
     if let Some(env) = env {
@@ -68,37 +119,46 @@ pub fn parse_jobs_file(text: &str, name: &str, env: Option<&str>) -> Result<Vec<
                 known.join(", ")
             );
         };
+        let env_locations = locations.env.get(env);
         for (slug, over) in &section.jobs {
             let line = line_of(text, over.span().start);
+            let over_at = settings_at(text, env_locations.and_then(|e| e.jobs.get(slug)));
             let over = over.get_ref().clone();
             match selected.remove(slug) {
-                Some((base, mut lines)) => {
+                Some((base, mut lines, mut at)) => {
                     lines.push(line);
-                    selected.insert(slug.clone(), (base.overlay(over), lines));
+                    // A setting the environment gives is the one in force, so errors point there.
+                    at.extend(over_at);
+                    selected.insert(slug.clone(), (base.overlay(over), lines, at));
                 }
                 None => {
-                    selected.insert(slug.clone(), (over, vec![line]));
+                    selected.insert(slug.clone(), (over, vec![line], over_at));
                 }
             }
         }
     }
     let mut declared = Vec::new();
-    for (slug, (doc, lines)) in selected {
-        let at = lines
+    for (slug, (doc, lines, setting_at)) in selected {
+        let tables = lines
             .iter()
             .map(|l| format!("{name}:{l}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let parsed = Slug::parse(&slug).map_err(|e| anyhow!("{at}: job '{slug}': {e}"))?;
+        let at = |setting: Option<&str>| match setting.and_then(|s| setting_at.get(s)) {
+            Some(position) => format!("{name}:{position}"),
+            None => tables.clone(),
+        };
+        let parsed = Slug::parse(&slug).map_err(|e| anyhow!("{}: job '{slug}': {e}", at(None)))?;
         if doc.paused.is_some() {
             bail!(
-                "{at}: job '{slug}': `paused` is not declared in the jobs file; use `jobwatch jobs pause {slug}` and `jobwatch jobs resume {slug}`"
+                "{}: job '{slug}': `paused` is not declared in the jobs file; use `jobwatch jobs pause {slug}` and `jobwatch jobs resume {slug}`",
+                at(Some("paused"))
             );
         }
         let settings = doc
             .clone()
             .into_spec(parsed)
-            .map_err(|e| anyhow!("{at}: job '{slug}': {e}"))?
+            .map_err(|e| anyhow!("{}: job '{slug}': {e}", at(e.setting())))?
             .to_settings_object();
         declared.push(Declared {
             slug,
@@ -171,53 +231,109 @@ every = "10m"
         );
     }
 
+    /// A jobs file whose `[jobs.backup]` table (line 5) holds `body` from line 6 on.
+    fn backup_with(body: &str) -> String {
+        format!("# jobs\n[jobs.heartbeat]\nevery = \"1m\"\n\n[jobs.backup]\n{body}")
+    }
+
+    fn error_of(text: &str, env: Option<&str>) -> String {
+        parse_jobs_file(text, "jobs.toml", env)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
-    fn bad_files_name_the_line_and_the_field() {
-        let err = parse_jobs_file(
-            "[jobs.a]\nevery = \"1m\"\n\n[jobs.b]\nevery = \"1m\"\ncolour = \"red\"\n",
-            "jobs.toml",
-            None,
-        )
-        .unwrap_err()
-        .to_string();
+    fn a_bad_setting_is_reported_at_its_own_line_and_column() {
+        for (body, expected) in [
+            (
+                "schedule = \"0 3 * * *\"\ngrace = \"5x\"\n",
+                "jobs.toml:7:9: invalid duration '5x': use e.g. 90s, 10m, 1h30m, 2d or whole seconds",
+            ),
+            (
+                "schedule = \"0 25 * * *\"\n",
+                "jobs.toml:6:12: job 'backup': invalid cron schedule: hour field: value 25 is out of range 0-23",
+            ),
+            (
+                "schedule = \"0 3 * * *\"\ntz = \"EST\"\n",
+                "jobs.toml:7:6: job 'backup': tz \"EST\" is an abbreviation, not a time zone: use an IANA name such as America/New_York (or Etc/GMT+5 for a fixed offset of UTC-5)",
+            ),
+            (
+                "every = \"1h\"\ntz = \"UTC\"\n",
+                "jobs.toml:7:6: job 'backup': `tz` only applies to a cron `schedule`",
+            ),
+            (
+                "every = \"1h\"\nfailure_threshold = 0\n",
+                "jobs.toml:7:21: job 'backup': `failure_threshold` must be between 1 and 1000",
+            ),
+            (
+                "every = \"1h\"\nrecovery_threshold = 5000\n",
+                "jobs.toml:7:22: job 'backup': `recovery_threshold` must be between 1 and 1000",
+            ),
+            (
+                "every = \"1h\"\nmin_runtime = \"2h\"\n",
+                "jobs.toml:7:15: job 'backup': `min_runtime` (2h) must be below `max_runtime` (1h)",
+            ),
+            (
+                "every = \"1h\"\npaused = true\n",
+                "jobs.toml:7:10: job 'backup': `paused` is not declared in the jobs file",
+            ),
+        ] {
+            let err = error_of(&backup_with(body), None);
+            assert!(
+                err.starts_with(expected),
+                "{body}:\n  got  {err}\n  want {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_toml_finds_are_reported_at_their_line_and_column_on_one_line() {
+        let err = error_of(&backup_with("every = \"1h\"\ncolour = \"red\"\n"), None);
         assert!(
-            err.starts_with("jobs.toml: TOML parse error at line 6"),
+            err.starts_with("jobs.toml:7:1: unknown field `colour`, expected one of"),
             "{err}"
         );
-        assert!(err.contains("unknown field `colour`"), "{err}");
-
-        let err = parse_jobs_file(
-            "[jobs.a]\nevery = \"1m\"\n\n[jobs.b]\nevery = \"1m\"\nmin_runtime = \"2h\"\n",
-            "jobs.toml",
+        let err = error_of(
+            &backup_with("every = \"1h\"\nfailure_threshold = -1\n"),
             None,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.starts_with("jobs.toml:4"), "{err}");
+        );
+        assert!(err.starts_with("jobs.toml:7:21: "), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn an_error_no_single_setting_causes_is_reported_at_the_table() {
+        assert_eq!(
+            error_of(&backup_with("grace = \"5m\"\n"), None),
+            "jobs.toml:5: job 'backup': a job needs either `schedule` (cron) or `every` (interval)"
+        );
+        let err = error_of("[jobs.Bad]\nevery = \"1m\"\n", None);
         assert!(
-            err.contains("job 'b': `min_runtime` (2h) must be below"),
+            err.starts_with("jobs.toml:1: job 'Bad': invalid slug 'Bad'"),
             "{err}"
         );
+    }
 
-        let err = parse_jobs_file("[jobs.Bad]\nevery = \"1m\"\n", "jobs.toml", None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("invalid slug 'Bad'"), "{err}");
-
-        let err = parse_jobs_file(
-            "[jobs.a]\nevery = \"1m\"\npaused = true\n",
-            "jobs.toml",
-            None,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("jobwatch jobs pause a"), "{err}");
-
-        let err = parse_jobs_file("[jobs.a]\nevery = \"soon\"\n", "jobs.toml", None)
-            .unwrap_err()
-            .to_string();
+    #[test]
+    fn a_bad_environment_override_is_reported_where_the_environment_sets_it() {
+        let text = backup_with(
+            "schedule = \"0 3 * * *\"\ntz = \"Europe/Berlin\"\n\n[env.prod.jobs.backup]\ntz = \"CET\"\n",
+        );
+        assert!(parse_jobs_file(&text, "jobs.toml", None).is_ok());
+        let err = error_of(&text, Some("prod"));
         assert!(
-            err.contains("line 2") && err.contains("invalid duration 'soon'"),
+            err.starts_with("jobs.toml:10:6: job 'backup': tz \"CET\" is an abbreviation"),
+            "{err}"
+        );
+        // A setting the override leaves alone is still found in the top-level table.
+        let text = backup_with(
+            "schedule = \"0 3 * * *\"\nmin_runtime = \"3h\"\n\n[env.prod.jobs.backup]\nmax_runtime = \"4h\"\n",
+        );
+        assert!(parse_jobs_file(&text, "jobs.toml", Some("prod")).is_ok());
+        let text = text.replace("\"4h\"", "\"2h\"");
+        let err = error_of(&text, Some("prod"));
+        assert!(
+            err.starts_with("jobs.toml:7:15: job 'backup': `min_runtime` (3h) must be below"),
             "{err}"
         );
     }

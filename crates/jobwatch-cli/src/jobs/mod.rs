@@ -107,6 +107,8 @@ struct ListArgs {
     after_help = "Examples:
   jobwatch jobs pause nightly-backup --for 2h
   jobwatch jobs pause reports --until 2026-12-27T08:00:00Z
+  jobwatch jobs pause reports --until 2026-12-27T09:00:00+01:00
+  jobwatch jobs pause reports --until 2h          # the same as --for 2h
   jobwatch jobs pause legacy-import"
 )]
 struct PauseArgs {
@@ -115,9 +117,35 @@ struct PauseArgs {
     /// Resume by itself after this long (e.g. 30m, 2h, 1d).
     #[arg(long = "for", value_name = "DURATION", conflicts_with = "until")]
     for_: Option<Duration>,
-    /// Resume by itself at this instant (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    until: Option<Timestamp>,
+    /// Resume by itself at this time: an RFC 3339 time with its offset, such as
+    /// 2026-12-03T08:00:00Z or 2026-12-03T09:00:00+01:00, or a duration from now such as 2h.
+    #[arg(long, value_name = "TIME", value_parser = parse_until)]
+    until: Option<Until>,
+}
+
+/// When a pause given with `--until` ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Until {
+    At(Timestamp),
+    /// A duration, as people type it (`--until 2h`): the same as `--for`.
+    In(Duration),
+}
+
+fn parse_until(text: &str) -> Result<Until, String> {
+    let text = text.trim();
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(Until::At(at));
+    }
+    // A bare number could be seconds or a Unix time: neither is guessed.
+    let bare_number = text.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<Duration>() {
+        Ok(d) if !bare_number && !d.is_zero() => Ok(Until::In(d)),
+        _ => Err(
+            "expected an RFC 3339 time with its offset, such as 2026-12-03T08:00:00Z or \
+             2026-12-03T09:00:00+01:00, or a duration from now such as 2h"
+                .to_string(),
+        ),
+    }
 }
 
 #[derive(Args)]
@@ -298,8 +326,8 @@ async fn pause(admin: &AdminOpts, args: PauseArgs) -> Result<()> {
     let slug = parse_slug(&args.job)?;
     let client = AdminClient::new(admin)?;
     let body = match (args.for_, args.until) {
-        (Some(d), _) => json!({ "for": d.to_string() }),
-        (None, Some(until)) => json!({ "until": until.to_string() }),
+        (Some(d), _) | (None, Some(Until::In(d))) => json!({ "for": d.to_string() }),
+        (None, Some(Until::At(until))) => json!({ "until": until.to_string() }),
         (None, None) => json!({}),
     };
     let view = client.pause(&slug, &body).await?;
@@ -325,4 +353,49 @@ async fn resume(admin: &AdminOpts, args: ResumeArgs) -> Result<()> {
         None => println!("resumed {slug}: watching it again"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn until_takes_an_rfc_3339_time_or_a_duration_from_now() {
+        let at = |t: &str| Until::At(t.parse().unwrap());
+        assert_eq!(
+            parse_until("2026-12-03T08:00:00Z"),
+            Ok(at("2026-12-03T08:00:00Z"))
+        );
+        assert_eq!(
+            parse_until("2026-12-03T09:00:00+01:00"),
+            Ok(at("2026-12-03T08:00:00Z"))
+        );
+        assert_eq!(parse_until("2h"), Ok(Until::In(Duration::from_hours(2))));
+        assert_eq!(parse_until("1h30m"), Ok(Until::In(Duration::from_mins(90))));
+    }
+
+    #[test]
+    fn until_refuses_anything_else_saying_what_it_takes() {
+        for bad in [
+            "tomorrow",
+            "2026-12-03 08:00",
+            "2026-12-03",
+            "3600",
+            "0s",
+            "-2h",
+            "",
+        ] {
+            let err = parse_until(bad).unwrap_err();
+            assert!(
+                err.starts_with(
+                    "expected an RFC 3339 time with its offset, such as 2026-12-03T08:00:00Z"
+                ),
+                "{bad}: {err}"
+            );
+            assert!(
+                err.ends_with("or a duration from now such as 2h"),
+                "{bad}: {err}"
+            );
+        }
+    }
 }

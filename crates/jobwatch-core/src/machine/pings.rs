@@ -3,13 +3,12 @@
 
 use jiff::Timestamp;
 
-use super::deadlines::{MAX_STEPS, advance};
+use super::deadlines::advance;
 use super::state::{JobState, OpenRun, RECENT_DURATIONS, add};
 use super::streak::{Bad, record_bad, record_good};
 use super::transition::{Ctx, Effects};
 use crate::alert::{AlertEvent, AlertKind, PingSource, output_excerpt};
 use crate::duration::Duration;
-use crate::health::Health;
 use crate::job::{JobSpec, Schedule};
 use crate::run::{Run, RunOutcome};
 
@@ -79,8 +78,7 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
     state.last_ping_at = Some(now);
     match ping.event {
         PingEvent::Start => {
-            let expected_at = state.expected.filter(|e| *e <= add(now, spec.grace));
-            satisfy_slot(spec, state, now);
+            let expected_at = answer_slot(spec, state, now);
             let seq = state.take_seq();
             let run_id = ping.rid.clone().unwrap_or_else(|| format!("r{seq}"));
             if state.open_runs.len() >= MAX_OPEN_RUNS {
@@ -115,9 +113,7 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
             }
         }
         PingEvent::Success | PingEvent::Fail | PingEvent::Exit(_) => {
-            let expected_at = state.expected.filter(|e| *e <= add(now, spec.grace));
-            satisfy_slot(spec, state, now);
-            finish_run(spec, state, ping, expected_at, ctx, &mut fx);
+            finish_run(spec, state, ping, ctx, &mut fx);
         }
         PingEvent::Log => {
             let seq = state.take_seq();
@@ -139,14 +135,7 @@ pub fn apply_ping(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_
     }
 }
 
-fn finish_run(
-    spec: &JobSpec,
-    state: &mut JobState,
-    ping: &Ping,
-    expected_at: Option<Timestamp>,
-    ctx: Ctx<'_>,
-    fx: &mut Effects,
-) {
+fn finish_run(spec: &JobSpec, state: &mut JobState, ping: &Ping, ctx: Ctx<'_>, fx: &mut Effects) {
     let now = ctx.now;
     let open = match &ping.rid {
         Some(rid) => state
@@ -156,6 +145,14 @@ fn finish_run(
         None => state.open_runs.iter().rposition(|r| !r.client_rid),
     }
     .map(|i| state.open_runs.remove(i));
+    // A run that started answered its slot then; one reported only at its end answers now.
+    let expected_at = match &open {
+        Some(run) => {
+            restart_interval(spec, state, now);
+            run.expected_at
+        }
+        None => answer_slot(spec, state, now),
+    };
     let (seq, run_id) = match &open {
         Some(run) => (run.seq, run.run_id.clone()),
         None => {
@@ -184,7 +181,7 @@ fn finish_run(
         seq,
         run_id,
         outcome,
-        expected_at: open.as_ref().and_then(|r| r.expected_at).or(expected_at),
+        expected_at,
         started_at,
         finished_at: Some(now),
         duration_ms: duration.map(Duration::as_millis),
@@ -192,6 +189,7 @@ fn finish_run(
         timed_out: already_timed_out,
         output: ping.body.clone().filter(|b| !b.is_empty()),
         source: ping.source.clone(),
+        ..Run::new(0, String::new(), outcome)
     };
     if let Some(d) = duration {
         state.last_duration_ms = Some(d.as_millis());
@@ -249,64 +247,45 @@ fn finish_run(
     );
 }
 
-/// Marks the slot(s) a ping at `now` answers as seen and moves `expected` to the next one.
-/// While the job is down, slots that passed without any ping are counted into the outage.
-fn satisfy_slot(spec: &JobSpec, state: &mut JobState, now: Timestamp) {
+/// The slot a run reported at `now` belongs to, which it answers: `expected` moves past it.
+///
+/// Every slot is answered at most once, by one run, and only by a run reported before its
+/// grace ran out (after that, [`advance`] has recorded it as missed). A run reported a little
+/// before its slot belongs to that slot: cron clocks drift by seconds. For an interval job the
+/// period restarts at every run, and a run up to `grace` early still answers the slot.
+fn answer_slot(spec: &JobSpec, state: &mut JobState, now: Timestamp) -> Option<Timestamp> {
     if state.paused.is_some() {
-        return;
+        return None;
     }
-    let new_expected = match &spec.schedule {
-        Schedule::Every(period) => Some(add(now, *period)),
+    let expected = state.expected?;
+    match &spec.schedule {
+        Schedule::Every(period) => {
+            state.expected = Some(add(now, *period));
+            (expected <= add(now, spec.grace)).then_some(expected)
+        }
         Schedule::Cron { .. } => {
-            let next = spec.schedule.next_after(now);
-            let after_next = next.and_then(|n| spec.schedule.next_after(n));
-            match (next, after_next) {
-                (Some(n1), Some(n2)) => {
-                    let half_gap = Duration::from_millis(Duration::between(n1, n2).as_millis() / 2);
-                    let tolerance = spec.grace.min(EARLY_TOLERANCE).min(half_gap);
-                    // A ping just before a slot is that slot's run, started a little early.
-                    if Duration::between(now, n1) <= tolerance {
-                        Some(n2)
-                    } else {
-                        Some(n1)
-                    }
-                }
-                (next, _) => next,
+            let following = spec.schedule.next_after(expected);
+            if expected > add(now, early_tolerance(spec, expected, following)) {
+                return None; // a run between slots (by hand, or a retry): it answers none
             }
-        }
-    };
-    if state.health == Health::Down {
-        // Slots that passed without any ping: counted into the outage, never announced again.
-        let silent_misses = match &spec.schedule {
-            Schedule::Every(_) => {
-                count_slots(spec, state.expected, |slot| add(slot, spec.grace) <= now)
-            }
-            // Every slot up to the new expectation is answered; all but the latest by nobody.
-            Schedule::Cron { .. } => count_slots(spec, state.expected, |slot| {
-                new_expected.is_none_or(|n| slot < n)
-            })
-            .saturating_sub(1),
-        };
-        if let Some(streak) = state.streak.as_mut() {
-            streak.runs_missed = streak.runs_missed.saturating_add(silent_misses);
+            state.expected = following;
+            Some(expected)
         }
     }
-    state.expected = new_expected;
 }
 
-/// How many consecutive slots, starting at `from`, satisfy `while_`.
-fn count_slots(spec: &JobSpec, from: Option<Timestamp>, while_: impl Fn(Timestamp) -> bool) -> u32 {
-    let Some(mut slot) = from else { return 0 };
-    let mut count = 0u32;
-    for _ in 0..MAX_STEPS {
-        if !while_(slot) {
-            break;
-        }
-        count += 1;
-        match spec.schedule.next_after(slot) {
-            Some(next) => slot = next,
-            None => break,
-        }
+/// How early a run may report and still belong to `slot`: at most a minute, the grace, and
+/// half the gap to the following slot (so no run could belong to two slots).
+fn early_tolerance(spec: &JobSpec, slot: Timestamp, following: Option<Timestamp>) -> Duration {
+    let half_gap = following.map_or(EARLY_TOLERANCE, |next| {
+        Duration::from_millis(Duration::between(slot, next).as_millis() / 2)
+    });
+    spec.grace.min(EARLY_TOLERANCE).min(half_gap)
+}
+
+/// A run of an interval job that finishes restarts its period (as Healthchecks does).
+fn restart_interval(spec: &JobSpec, state: &mut JobState, now: Timestamp) {
+    if let (Schedule::Every(period), None) = (&spec.schedule, &state.paused) {
+        state.expected = Some(add(now, *period));
     }
-    count
 }

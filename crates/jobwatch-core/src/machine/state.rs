@@ -223,7 +223,8 @@ impl JobState {
             Status::Running
         } else if self.expected.is_some_and(|e| e <= now) {
             Status::Late
-        } else if self.health == Health::New {
+        } else if self.health == Health::New && self.last_ping_at.is_none() {
+            // "new" means never pinged: a job pinged before a pause or a redefinition is not.
             Status::New
         } else {
             Status::Up

@@ -30,17 +30,10 @@ fn spec(slug: &str, period: &str) -> JobSpec {
 
 pub(super) fn run(seq: u64, outcome: RunOutcome, at: Timestamp) -> Run {
     Run {
-        seq,
-        run_id: format!("r{seq}"),
-        outcome,
-        expected_at: None,
         started_at: Some(at),
-        finished_at: None,
-        duration_ms: None,
-        exit_code: None,
-        timed_out: false,
         output: Some(format!("output of run {seq} ✓")),
         source: jobwatch_core::PingSource::new(Some("192.0.2.7"), Some("curl/8.5"), Some("db-1")),
+        ..Run::new(seq, format!("r{seq}"), outcome)
     }
 }
 
