@@ -7,7 +7,8 @@
 //!   attachment coloured by environment, always within Slack's limits, built with
 //!   [`message`]; the console line);
 //! - [`policy`]: what each environment posts, and how; [`fatigue`]: the per-key rules that
-//!   keep alert storms readable; [`state`]: both decided over the stored notification state;
+//!   keep alert storms readable; [`flapping`]: a job going down and up again and again, kept to
+//!   a few messages; [`state`]: all decided over the stored notification state;
 //! - [`dispatch`]: the decisions made durable through the `Store` and delivered through a
 //!   [`Sender`] (the formatter and sweeper Lambdas, and `jobwatch serve`);
 //!   [`Notifier::handle_batch`]: the formatter's handling of one Lambda event's records;
@@ -18,6 +19,7 @@ pub mod alarm;
 mod batch;
 pub mod dispatch;
 pub mod fatigue;
+pub mod flapping;
 pub mod incoming;
 pub mod message;
 pub mod policy;
