@@ -6,7 +6,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::job::{JobSpec, Severity};
+use crate::job::{FlapSettings, JobSpec, Severity};
 use crate::report_types::DailyReport;
 
 /// Bumped on any incompatible change to [`AlertEvent`]; new optional fields are additive and
@@ -74,6 +74,12 @@ pub struct JobSummary {
     /// The IANA zone of a cron job, which its times are shown in (interval jobs: UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tz: Option<String>,
+    /// The job's `group`: jobs of one group in trouble together share one Slack message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The job's own flapping settings (`threshold`, `window`, `stable`), where it has any.
+    #[serde(default, skip_serializing_if = "FlapSettings::is_empty")]
+    pub flapping: FlapSettings,
 }
 
 /// Where a ping came from, as Healthchecks.io records it: the client's address and
@@ -228,6 +234,8 @@ impl AlertEvent {
             description: spec.description.clone(),
             tags: spec.tags.clone(),
             tz: spec.schedule.tz_name().map(str::to_string),
+            group: spec.group.clone(),
+            flapping: spec.flapping,
         };
         Self::new_about(kind, job, spec.severity, environment, at, detected_at)
     }

@@ -177,6 +177,71 @@ pub struct JobSpec {
     /// How often a job still down is announced again; `None` uses the deployment's default,
     /// zero never repeats.
     pub repeat_interval: Option<Duration>,
+    /// Jobs of one group that go missed or time out together are announced in one message
+    /// (otherwise grouped by the host that pinged, then by environment).
+    pub group: Option<String>,
+    /// The job's own flapping settings; `None` uses the environment's.
+    pub flapping: FlapSettings,
+}
+
+/// A job's overrides of its environment's flapping control (see `jobwatch-notify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FlapSettings {
+    /// More health changes than this within the window is flapping; 0 turns it off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
+    /// How long without a change ends a flapping period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable: Option<Duration>,
+}
+
+impl FlapSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == FlapSettings::default()
+    }
+}
+
+/// Bounds of the flapping settings, for jobs and environments alike.
+pub const MAX_FLAP_THRESHOLD: u32 = 100;
+pub const FLAP_DURATIONS: (Duration, Duration) = (Duration::from_mins(1), Duration::from_hours(24));
+
+/// Checks the flapping settings against their bounds; the error names the setting.
+pub fn check_flap_settings(flap: &FlapSettings) -> Result<(), JobError> {
+    if flap.threshold.is_some_and(|n| n > MAX_FLAP_THRESHOLD) {
+        return Err(JobError::BadFlapThreshold);
+    }
+    let (min, max) = FLAP_DURATIONS;
+    for (name, value) in [("flap_window", flap.window), ("flap_stable", flap.stable)] {
+        if value.is_some_and(|d| d < min || d > max) {
+            return Err(JobError::BadFlapDuration(name));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a group name: 1-64 characters of letters, digits, '-', '_' and '.'.
+pub fn check_group(name: &str) -> Result<(), JobError> {
+    let valid = (1..=MAX_GROUP_LEN).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(JobError::BadGroup(shorten(name)))
+    }
+}
+
+const MAX_GROUP_LEN: usize = 64;
+
+/// At most 40 characters of a value echoed in an error.
+fn shorten(value: &str) -> String {
+    match value.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &value[..cut]),
+        None => value.to_string(),
+    }
 }
 
 pub const DEFAULT_GRACE: Duration = Duration::from_mins(5);
@@ -219,6 +284,14 @@ pub struct JobDoc {
     pub late_alert: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_interval: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_window: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_stable: Option<Duration>,
     /// Only meaningful on input: pause or resume as part of an update.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
@@ -250,6 +323,12 @@ pub enum JobError {
     BadTags,
     #[error("`description` is longer than 1000 characters")]
     LongDescription,
+    #[error("invalid group '{0}': use 1-64 characters of letters, digits, '-', '_' and '.'")]
+    BadGroup(String),
+    #[error("`flap_threshold` must be between 0 (off) and 100")]
+    BadFlapThreshold,
+    #[error("`{0}` must be between 1m and 24h")]
+    BadFlapDuration(&'static str),
 }
 
 impl JobError {
@@ -266,6 +345,9 @@ impl JobError {
             JobError::BadThreshold(name) => Some(name),
             JobError::BadTags => Some("tags"),
             JobError::LongDescription => Some("description"),
+            JobError::BadGroup(_) => Some("group"),
+            JobError::BadFlapThreshold => Some("flap_threshold"),
+            JobError::BadFlapDuration(name) => Some(name),
         }
     }
 }
@@ -329,6 +411,15 @@ impl JobDoc {
         if description.chars().count() > MAX_DESCRIPTION_LEN {
             return Err(JobError::LongDescription);
         }
+        if let Some(group) = &self.group {
+            check_group(group)?;
+        }
+        let flapping = FlapSettings {
+            threshold: self.flap_threshold,
+            window: self.flap_window,
+            stable: self.flap_stable,
+        };
+        check_flap_settings(&flapping)?;
         Ok(JobSpec {
             slug,
             schedule,
@@ -342,6 +433,8 @@ impl JobDoc {
             description,
             late_alert: self.late_alert.unwrap_or(false),
             repeat_interval: self.repeat_interval,
+            group: self.group,
+            flapping,
         })
     }
 }
@@ -383,6 +476,10 @@ impl JobSpec {
             description: Some(self.description.clone()),
             late_alert: Some(self.late_alert),
             repeat_interval: self.repeat_interval,
+            group: self.group.clone(),
+            flap_threshold: self.flapping.threshold,
+            flap_window: self.flapping.window,
+            flap_stable: self.flapping.stable,
             paused: None,
         }
     }
@@ -402,6 +499,8 @@ impl JobSpec {
             description: String::new(),
             late_alert: false,
             repeat_interval: None,
+            group: None,
+            flapping: FlapSettings::default(),
         }
     }
 }
@@ -414,6 +513,44 @@ mod tests {
         let doc: JobDoc = serde_json::from_str(json).map_err(|e| e.to_string())?;
         doc.into_spec(Slug::parse("backup").unwrap())
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn groups_and_flapping_settings_are_validated_with_the_setting_named() {
+        let spec = doc(r#"{"every": "1h", "group": "db-host-1", "flap_threshold": 0, "flap_window": "2h", "flap_stable": "10m"}"#)
+            .expect("valid");
+        assert_eq!(spec.group.as_deref(), Some("db-host-1"));
+        assert_eq!(
+            spec.flapping.threshold,
+            Some(0),
+            "0 turns flapping control off"
+        );
+        let refused = [
+            (r#"{"every": "1h", "group": ""}"#, "invalid group ''"),
+            (r#"{"every": "1h", "group": "a b"}"#, "invalid group 'a b'"),
+            (
+                r#"{"every": "1h", "flap_threshold": 101}"#,
+                "`flap_threshold` must be between 0 (off) and 100",
+            ),
+            (
+                r#"{"every": "1h", "flap_window": "30s"}"#,
+                "`flap_window` must be between 1m and 24h",
+            ),
+            (
+                r#"{"every": "1h", "flap_stable": "2d"}"#,
+                "`flap_stable` must be between 1m and 24h",
+            ),
+        ];
+        for (json, reason) in refused {
+            let error = doc(json).expect_err(json);
+            assert!(error.starts_with(reason), "{json}: {error}");
+        }
+        let long = format!(r#"{{"every": "1h", "group": "{}"}}"#, "g".repeat(5_000));
+        let error = doc(&long).expect_err("too long");
+        assert!(
+            error.len() < 200,
+            "a long value is shortened in the error: {error}"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use alert::{
     PingSource,
 };
 pub use duration::Duration;
-pub use job::{JobDoc, JobError, JobSpec, Schedule, Severity, Slug};
+pub use job::{FlapSettings, JobDoc, JobError, JobSpec, Schedule, Severity, Slug};
 pub use machine::{Ctx, Effects, Health, JobState, Ping, PingEvent, PingOutcome, Status};
 pub use report_types::DailyReport;
 pub use run::{BadRuns, Run, RunOutcome};

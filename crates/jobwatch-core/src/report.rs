@@ -85,6 +85,8 @@ pub fn daily_report(
         description: String::new(),
         tags: Vec::new(),
         tz: None,
+        group: None,
+        flapping: Default::default(),
     };
     let mut event = AlertEvent::new_about(
         AlertKind::Report,

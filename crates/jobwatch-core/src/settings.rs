@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::job::{JobDoc, JobError, JobSpec, Slug};
 
 /// How many settings a job has (every [`JobDoc`] field but `paused`).
-pub const SETTING_COUNT: usize = 13;
+pub const SETTING_COUNT: usize = 17;
 
 /// One setting's value as JSON, `null` when unset.
 fn value<T: Serialize>(setting: &Option<T>) -> Value {
@@ -37,6 +37,10 @@ impl JobDoc {
             description,
             late_alert,
             repeat_interval,
+            group,
+            flap_threshold,
+            flap_window,
+            flap_stable,
             paused: _,
         } = self;
         [
@@ -53,6 +57,10 @@ impl JobDoc {
             ("description", value(description)),
             ("late_alert", value(late_alert)),
             ("repeat_interval", value(repeat_interval)),
+            ("group", value(group)),
+            ("flap_threshold", value(flap_threshold)),
+            ("flap_window", value(flap_window)),
+            ("flap_stable", value(flap_stable)),
         ]
     }
 
@@ -94,6 +102,10 @@ impl JobDoc {
             description,
             late_alert,
             repeat_interval,
+            group,
+            flap_threshold,
+            flap_window,
+            flap_stable,
             paused,
         } = over;
         let mut base = self;
@@ -118,6 +130,10 @@ impl JobDoc {
             description: description.or(base.description),
             late_alert: late_alert.or(base.late_alert),
             repeat_interval: repeat_interval.or(base.repeat_interval),
+            group: group.or(base.group),
+            flap_threshold: flap_threshold.or(base.flap_threshold),
+            flap_window: flap_window.or(base.flap_window),
+            flap_stable: flap_stable.or(base.flap_stable),
             paused: paused.or(base.paused),
         }
     }
@@ -165,6 +181,10 @@ mod tests {
             description: Some("nightly dump".into()),
             late_alert: Some(true),
             repeat_interval: Some(Duration::from_hours(8)),
+            group: Some("db-host-1".into()),
+            flap_threshold: Some(6),
+            flap_window: Some(Duration::from_hours(2)),
+            flap_stable: Some(Duration::from_mins(45)),
             paused: Some(true),
         }
     }
@@ -221,6 +241,10 @@ mod tests {
             description: Some("other".into()),
             late_alert: Some(false),
             repeat_interval: Some(Duration::from_hours(9)),
+            group: Some("other".into()),
+            flap_threshold: Some(9),
+            flap_window: Some(Duration::from_hours(9)),
+            flap_stable: Some(Duration::from_mins(9)),
             paused: None,
         };
         for (name, new) in other.settings() {

@@ -275,9 +275,8 @@ impl FlapState {
             }
             Hold::Flapping => {
                 self.changes.clear();
-                (held.downs + held.ups > 0).then(|| {
-                    Flushed::Report(report(ReportKind::Stable, &held, self.changes.len()))
-                })
+                (held.downs + held.ups > 0)
+                    .then(|| Flushed::Report(report(ReportKind::Stable, &held, self.changes.len())))
             }
         }
     }

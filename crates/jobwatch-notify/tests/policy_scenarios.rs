@@ -106,6 +106,8 @@ impl World {
             description: String::new(),
             tags: Vec::new(),
             tz: None,
+            group: None,
+            flapping: Default::default(),
         };
         let mut event = AlertEvent::new_about(kind, summary, severity, &self.environment, at, at);
         event.run_id = Some(format!("r{}", self.next_run));

@@ -258,6 +258,10 @@ grace = "30s"
             description: Some("nightly dump".into()),
             late_alert: Some(true),
             repeat_interval: Some(Duration::from_hours(8)),
+            group: Some("db-hosts".into()),
+            flap_threshold: Some(6),
+            flap_window: Some(Duration::from_hours(2)),
+            flap_stable: Some(Duration::from_mins(45)),
             paused: None,
         }
     }
