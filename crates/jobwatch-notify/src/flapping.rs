@@ -80,9 +80,20 @@ pub struct Held {
     pub message: Option<Value>,
 }
 
+/// What a flush needs to know of the job, kept from its latest change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlapSubject {
+    pub job: String,
+    pub environment: String,
+    pub severity: jobwatch_core::Severity,
+    pub flapping: Flapping,
+}
+
 /// A job's flapping state, kept in its notification state.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FlapState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<FlapSubject>,
     /// The latest changes (at most `threshold + 1`, within `window`), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Timestamp>,
@@ -91,6 +102,9 @@ pub struct FlapState {
     pub outage_posted_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
+    /// The direction of the latest change: another outage while down is no flip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_down: Option<bool>,
 }
 
 /// What one message about held changes reports.
@@ -146,7 +160,18 @@ impl FlapState {
 
     /// Nothing worth keeping.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.outage_posted_at.is_none() && self.held.is_none()
+        self.changes.is_empty()
+            && self.outage_posted_at.is_none()
+            && self.held.is_none()
+            && self.last_down.is_none()
+    }
+
+    /// The settings in force: the latest change's (the job's own over its environment's).
+    pub fn settings(&self) -> Flapping {
+        self.subject
+            .as_ref()
+            .map(|s| s.flapping)
+            .unwrap_or_default()
     }
 
     fn remember(&mut self, at: Timestamp, cfg: &Flapping) {
@@ -171,7 +196,11 @@ impl FlapState {
             return FlapVerdict::Pass;
         }
         let now = change.at;
-        self.remember(now, cfg);
+        let flip = self.last_down != Some(change.down);
+        self.last_down = Some(change.down);
+        if flip {
+            self.remember(now, cfg);
+        }
         if let Some(held) = self.held.as_mut() {
             if change.down {
                 held.downs += 1;
@@ -185,6 +214,9 @@ impl FlapState {
             }
             held.last = change;
             return FlapVerdict::Held;
+        }
+        if !flip {
+            return FlapVerdict::Pass;
         }
         if self.flapping(cfg) {
             // Flips slower than the settle time still add up: announce, then hold.

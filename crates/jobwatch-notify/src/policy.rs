@@ -12,16 +12,22 @@
 //! Each deployment serves one environment; the variables in [`POLICY_VARIABLES`] override its
 //! row. Daily reports are posted wherever anything is posted, whatever their severity.
 
-use jobwatch_core::{Duration, Severity};
+use jobwatch_core::job::{FLAP_DURATIONS, MAX_FLAP_THRESHOLD};
+use jobwatch_core::{Duration, FlapSettings, Severity};
+
+use crate::flapping::Flapping;
 
 /// The environment variables [`Policy::from_vars`] reads (the Lambdas and `jobwatch serve`).
-pub const POLICY_VARIABLES: [&str; 6] = [
+pub const POLICY_VARIABLES: [&str; 9] = [
     "JOBWATCH_DEBUG",
     "JOBWATCH_POST_MIN_SEVERITY",
     "JOBWATCH_DIGEST_WINDOW",
     "JOBWATCH_FATIGUE_WINDOW",
     "JOBWATCH_FATIGUE_THRESHOLD",
     "JOBWATCH_ESCALATE_EVERY",
+    "JOBWATCH_FLAP_THRESHOLD",
+    "JOBWATCH_FLAP_WINDOW",
+    "JOBWATCH_FLAP_STABLE",
 ];
 
 /// Alert-fatigue settings, per dedupe key (environment + job + kind, or alarm name).
@@ -86,6 +92,8 @@ pub struct Policy {
     /// Overrides the environment's digest window (`Some(None)`: at once).
     pub digest_window: Option<Option<Duration>>,
     pub fatigue: Fatigue,
+    /// The environment's flapping control; a job's own settings override it.
+    pub flapping: Flapping,
 }
 
 fn is_dev(environment: &str) -> bool {
@@ -199,7 +207,44 @@ impl Policy {
                     format!("JOBWATCH_ESCALATE_EVERY must be a count of 2 or more, not {n:?}")
                 })?;
         }
+        if let Some(n) = get("JOBWATCH_FLAP_THRESHOLD") {
+            policy.flapping.threshold = n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n <= MAX_FLAP_THRESHOLD)
+                .ok_or_else(|| {
+                    format!(
+                        "JOBWATCH_FLAP_THRESHOLD must be a count from 0 (off) to {MAX_FLAP_THRESHOLD}, not {:?}",
+                        shorten(&n)
+                    )
+                })?;
+        }
+        let (min, max) = FLAP_DURATIONS;
+        for name in ["JOBWATCH_FLAP_WINDOW", "JOBWATCH_FLAP_STABLE"] {
+            let Some(text) = get(name) else { continue };
+            let value = parse_duration(name, text.trim())?;
+            if value < min || value > max {
+                return Err(format!(
+                    "{name} must be between {min} and {max}, not {value}"
+                ));
+            }
+            if name == "JOBWATCH_FLAP_WINDOW" {
+                policy.flapping.window = value;
+            } else {
+                policy.flapping.stable = value;
+            }
+        }
         Ok(policy)
+    }
+
+    /// The flapping control of a job: the environment's, with the job's own settings over it.
+    pub fn flapping_of(&self, job: &FlapSettings) -> Flapping {
+        Flapping {
+            threshold: job.threshold.unwrap_or(self.flapping.threshold),
+            window: job.window.unwrap_or(self.flapping.window),
+            stable: job.stable.unwrap_or(self.flapping.stable),
+        }
     }
 }
 
@@ -212,8 +257,20 @@ fn parse_bool(text: &str) -> Option<bool> {
 }
 
 fn parse_duration(name: &str, text: &str) -> Result<Duration, String> {
-    text.parse::<Duration>()
-        .map_err(|e| format!("{name} must be a duration such as 5m: {e}"))
+    text.parse::<Duration>().map_err(|_| {
+        format!(
+            "{name} must be a duration such as 5m, not {:?}",
+            shorten(text)
+        )
+    })
+}
+
+/// At most 40 characters of a value echoed in an error.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -316,6 +373,49 @@ mod tests {
                 escalate_every: 20
             }
         );
+        let flapping = vars(&[
+            ("JOBWATCH_FLAP_THRESHOLD", "6"),
+            ("JOBWATCH_FLAP_WINDOW", "2h"),
+            ("JOBWATCH_FLAP_STABLE", "10m"),
+        ])
+        .expect("policy");
+        assert_eq!(
+            flapping.flapping,
+            Flapping {
+                threshold: 6,
+                window: Duration::from_hours(2),
+                stable: Duration::from_mins(10)
+            }
+        );
+        let job = FlapSettings {
+            threshold: Some(2),
+            ..FlapSettings::default()
+        };
+        assert_eq!(
+            flapping.flapping_of(&job).threshold,
+            2,
+            "the job's own wins"
+        );
+        assert_eq!(flapping.flapping_of(&job).window, Duration::from_hours(2));
+        for (name, value, reason) in [
+            (
+                "JOBWATCH_FLAP_THRESHOLD",
+                "101",
+                "JOBWATCH_FLAP_THRESHOLD must be a count from 0 (off) to 100, not \"101\"",
+            ),
+            (
+                "JOBWATCH_FLAP_WINDOW",
+                "30s",
+                "JOBWATCH_FLAP_WINDOW must be between 1m and 1d, not 30s",
+            ),
+            (
+                "JOBWATCH_FLAP_STABLE",
+                "soon",
+                "JOBWATCH_FLAP_STABLE must be a duration such as 5m, not \"soon\"",
+            ),
+        ] {
+            assert_eq!(vars(&[(name, value)]).expect_err(name), reason);
+        }
         assert!(vars(&[("JOBWATCH_POST_MIN_SEVERITY", "loud")]).is_err());
         assert!(vars(&[("JOBWATCH_FATIGUE_THRESHOLD", "1")]).is_err());
         assert!(vars(&[("JOBWATCH_DEBUG", "maybe")]).is_err());

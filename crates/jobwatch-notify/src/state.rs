@@ -3,10 +3,12 @@
 //! window closes. They update the stored documents of `crate::stored` (re-exported here).
 
 use crate::fatigue::{self, Summary, SummaryReason, Verdict};
+use crate::flapping::{Change, FlapReport, FlapSubject, FlapVerdict, Flushed};
 use crate::incoming::{Incoming, Notice};
 use crate::message::escape;
 use crate::policy::{Class, Delivery, Policy};
 pub use crate::render::{digest_text, render_digest, render_summary, summary_headline};
+use crate::render::{flap_console_line, render_flap};
 pub use crate::stored::*;
 use jiff::Timestamp;
 
@@ -116,6 +118,28 @@ pub fn plan(
         recovery: notice.class() == Class::Recovery,
     };
     let mut ids = Vec::new();
+    let change = health_change(notice, now);
+    if let (Some(change), Notice::Alert(event), Delivery::Now { .. }) = (&change, notice, delivery)
+    {
+        let flapping = policy.flapping_of(&event.job.flapping);
+        doc.flaps.subject = Some(FlapSubject {
+            job: event.job.slug.clone(),
+            environment: environment.clone(),
+            severity: notice.severity(),
+            flapping,
+        });
+        match doc
+            .flaps
+            .observe(change.clone(), notice.render(deployment), &flapping)
+        {
+            FlapVerdict::Pass => {}
+            FlapVerdict::Held => return (Action::Held, ids),
+            FlapVerdict::Report(report) => {
+                let ids = send_flap_report(doc, &report, delivery, now, claim_until);
+                return (Action::Posted, ids);
+            }
+        }
+    }
     let action = match notice.class() {
         Class::Info => {
             ids = doc.send(
@@ -129,19 +153,7 @@ pub fn plan(
             Action::Posted
         }
         Class::Recovery => {
-            // Close every streak of the subject, reporting what they still held first.
-            for (_, entry) in std::mem::take(&mut doc.streaks) {
-                if let Some(summary) = fatigue::close(entry.streak.clone(), &policy.fatigue) {
-                    ids.extend(send_summary(
-                        doc,
-                        &entry,
-                        &summary,
-                        policy,
-                        now,
-                        claim_until,
-                    ));
-                }
-            }
+            ids.extend(close_streaks(doc, policy, now, claim_until));
             ids.extend(doc.send(
                 &source,
                 delivery,
@@ -216,7 +228,93 @@ pub fn plan(
             }
         },
     };
+    if change.is_some_and(|c| c.down) && action == Action::Posted {
+        doc.flaps.outage_posted(now);
+    }
     (action, ids)
+}
+
+/// A change of a job's health, which flapping control watches: an outage or a recovery.
+fn health_change(notice: &Notice, now: Timestamp) -> Option<Change> {
+    let Notice::Alert(event) = notice else {
+        return None;
+    };
+    let down = event.kind.is_outage();
+    if !down && event.kind != jobwatch_core::AlertKind::Recovered {
+        return None;
+    }
+    let verb = notice
+        .kind_view()
+        .map(|view| view.verb)
+        .unwrap_or_else(|| event.kind.as_str().replace('_', " "));
+    Some(Change {
+        at: now,
+        down,
+        verb,
+    })
+}
+
+/// Closes every fatigue streak of the subject (it recovered), reporting what they held first.
+fn close_streaks(
+    doc: &mut SubjectDoc,
+    policy: &Policy,
+    now: Timestamp,
+    claim_until: Timestamp,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (_, entry) in std::mem::take(&mut doc.streaks) {
+        if let Some(summary) = fatigue::close(entry.streak.clone(), &policy.fatigue) {
+            ids.extend(send_summary(
+                doc,
+                &entry,
+                &summary,
+                policy,
+                now,
+                claim_until,
+            ));
+        }
+    }
+    ids
+}
+
+/// Queues a flapping report about the subject's job.
+fn send_flap_report(
+    doc: &mut SubjectDoc,
+    report: &FlapReport,
+    delivery: Delivery,
+    now: Timestamp,
+    claim_until: Timestamp,
+) -> Vec<String> {
+    let Some(subject) = doc.flaps.subject.clone() else {
+        return Vec::new();
+    };
+    let line = DigestLine {
+        id: format!(
+            "flapping/{}/{}",
+            subject.job,
+            report.last.at.as_millisecond()
+        ),
+        at: report.last.at,
+        text: escape(&flap_console_line(
+            &subject.job,
+            &subject.environment,
+            report,
+        )),
+        recovery: !report.last.down,
+    };
+    tracing::info!(
+        job = %subject.job,
+        line = %flap_console_line(&subject.job, &subject.environment, report),
+        "flapping"
+    );
+    doc.send(
+        "",
+        delivery,
+        render_flap(&subject.job, &subject.environment, report),
+        line,
+        now,
+        claim_until,
+    )
 }
 
 /// Queues one summary of `entry`: escalations at once with the mention, others as the
@@ -271,6 +369,40 @@ pub fn flush_subject(
     doc.streaks
         .retain(|_, e| e.streak.held > 0 || !e.streak.is_quiet(now, &policy.fatigue));
     let mut ids = doc.claim_waiting(now, claim_until, true);
+    let flapping = doc.flaps.settings();
+    if let Some(flushed) = doc.flaps.flush(now, &flapping)
+        && let Some(subject) = doc.flaps.subject.clone()
+    {
+        let class = match &flushed {
+            Flushed::Message(_) => Class::Recovery,
+            Flushed::Report(report) if !report.last.down => Class::Recovery,
+            Flushed::Report(_) => Class::Problem,
+        };
+        let delivery = match policy.delivery(&subject.environment, subject.severity, class) {
+            Delivery::LogOnly => Delivery::LogOnly,
+            // Held changes were decided for posting at once; so is what reports them.
+            _ => Delivery::Now {
+                critical: subject.severity == jobwatch_core::Severity::Critical,
+            },
+        };
+        if class == Class::Recovery {
+            ids.extend(close_streaks(doc, policy, now, claim_until));
+        }
+        match flushed {
+            Flushed::Message(payload) => {
+                let line = DigestLine {
+                    id: format!("recovered/{}", subject.job),
+                    at: now,
+                    text: String::new(),
+                    recovery: true,
+                };
+                ids.extend(doc.send("", delivery, payload, line, now, claim_until));
+            }
+            Flushed::Report(report) => {
+                ids.extend(send_flap_report(doc, &report, delivery, now, claim_until));
+            }
+        }
+    }
     for (entry, summary) in summaries {
         ids.extend(send_summary(
             doc,

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::fatigue::Streak;
+use crate::flapping::FlapState;
 use crate::policy::{Delivery, Policy};
 
 /// Ids remembered per subject for de-duplication.
@@ -116,6 +117,9 @@ pub struct SubjectDoc {
     /// Numbers outgoing ids.
     #[serde(default)]
     pub next_message: u64,
+    /// A job's recent health changes and any flapping period (see `crate::flapping`).
+    #[serde(default, skip_serializing_if = "FlapState::is_empty")]
+    pub flaps: FlapState,
 }
 
 /// One line of a digest.
@@ -144,14 +148,14 @@ impl SubjectDoc {
     }
 
     /// When something in it must be acted on: held occurrences whose window closes, messages
-    /// waiting for delivery.
+    /// waiting for delivery, held health changes of a flapping job.
     pub fn due(&self, policy: &Policy) -> Option<Timestamp> {
         let held = self
             .streaks
             .values()
             .filter_map(|e| e.streak.due(&policy.fatigue));
         let outgoing = self.outgoing.iter().map(Outgoing::next_at);
-        held.chain(outgoing).min()
+        held.chain(outgoing).chain(self.flaps.due()).min()
     }
 
     pub(crate) fn push(

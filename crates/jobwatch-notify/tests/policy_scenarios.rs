@@ -424,7 +424,8 @@ async fn a_recovery_always_arrives() {
         .await;
     prod.alert(AlertKind::Missed, "backup", Severity::Error, 20)
         .await;
-    prod.alert(AlertKind::Recovered, "backup", Severity::Error, 30)
+    // More than a minute after the last outage message, so not held to watch for flapping.
+    prod.alert(AlertKind::Recovered, "backup", Severity::Error, 90)
         .await;
     assert_eq!(
         prod.posted(),
@@ -438,16 +439,16 @@ async fn a_recovery_always_arrives() {
 
     // Even when Slack fails at that moment: kept, and flushed after its backoff (by the next
     // formatter invocation or the sweeper).
-    prod.alert(AlertKind::Failed, "backup", Severity::Error, 100)
+    prod.alert(AlertKind::Failed, "backup", Severity::Error, 200)
         .await;
     *prod.slack.fail_next.lock().expect("lock") = 1;
     let failed = prod
-        .alert(AlertKind::Recovered, "backup", Severity::Error, 110)
+        .alert(AlertKind::Recovered, "backup", Severity::Error, 270)
         .await;
     assert_eq!(failed.failed, 1, "{failed:?}");
     assert_eq!(prod.posted().len(), 5);
-    assert_eq!(prod.flush(169).await.delivered, 0);
-    assert_eq!(prod.flush(170).await.delivered, 1);
+    assert_eq!(prod.flush(329).await.delivered, 0);
+    assert_eq!(prod.flush(330).await.delivered, 1);
     assert_eq!(
         prod.posted()[4..],
         ["🔴 backup failed (exit status 1)", "✅ backup is back up"]
@@ -510,4 +511,66 @@ async fn alarm_storms_are_summarised_and_ok_closes_them() {
             "🚨 jobwatch-prod-ingest-errors is in ALARM",
         ]
     );
+}
+
+/// The text of every block of a message, for assertions on what it says.
+fn all_text(payload: &Value) -> String {
+    payload["attachments"][0]["blocks"]
+        .as_array()
+        .map(|blocks| {
+            blocks
+                .iter()
+                .map(|b| b["text"]["text"].as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn five_fail_ok_cycles_in_five_seconds_are_two_posts_that_count_every_change() {
+    let mut world = World::new("prod", Policy::default());
+    for cycle in 0..5 {
+        world
+            .alert(AlertKind::Failed, "flaky", Severity::Error, cycle)
+            .await;
+        world
+            .alert(AlertKind::Recovered, "flaky", Severity::Error, cycle)
+            .await;
+    }
+    for secs in [30, 60, 61, 600, 1800, 1805, 3600] {
+        world.flush(secs).await;
+    }
+    let posted = world.messages(Route::Slack);
+    assert_eq!(
+        posted.iter().map(header).collect::<Vec<_>>(),
+        ["🔴 flaky failed (exit status 1)", "🔁 flaky is flapping"],
+        "the first failure at once, then one message for the rest"
+    );
+    let report = all_text(&posted[1]);
+    assert!(
+        report.contains("4 outages and 5 recoveries"),
+        "1 + 9 = every change: {report}"
+    );
+    assert!(
+        report.contains("Now *up*"),
+        "the recovery is not lost: {report}"
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_soon_after_its_failure_is_posted_a_minute_late_if_it_lasts() {
+    let mut world = World::new("prod", Policy::default());
+    world
+        .alert(AlertKind::Failed, "backup", Severity::Error, 0)
+        .await;
+    let outcome = world
+        .alert(AlertKind::Recovered, "backup", Severity::Error, 20)
+        .await;
+    assert_eq!(outcome.action, Action::Held);
+    world.flush(59).await;
+    assert_eq!(world.posted().len(), 1, "held for the settle minute");
+    world.flush(60).await;
+    assert_eq!(world.posted().len(), 2);
+    assert_eq!(world.posted()[1], "✅ backup is back up");
 }

@@ -7,12 +7,14 @@
 //! - [`alarm`]: CloudWatch alarm state changes (Slack);
 //! - [`fallback`]: anything else published to the topic (Slack);
 //! - [`fatigue`]: summaries and digests (Slack);
+//! - [`flapping`]: a flapping job announced, stable again, or a short burst (Slack, console);
 //! - [`notice`]: a notice's own message, whichever of the above it is.
 
 pub mod alarm;
 pub mod console;
 pub mod fallback;
 pub mod fatigue;
+pub mod flapping;
 pub mod job;
 mod notice;
 
@@ -20,4 +22,5 @@ pub use alarm::render_alarm;
 pub use console::console_line;
 pub use fallback::render_fallback;
 pub use fatigue::{digest_text, render_digest, render_summary, summary_headline};
+pub use flapping::{flap_console_line, render_flap};
 pub use job::render_slack;
