@@ -424,3 +424,51 @@ async fn racing_formatters_post_each_alert_once_and_count_every_occurrence() {
         ]
     );
 }
+
+/// A job going down and up again and again, each change in its own invocation (as SNS
+/// delivers them): its first failure is posted, the rest are held in the stored state across
+/// invocations and reported in one flapping message that counts every change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flapping_job_is_damped_across_invocations() {
+    // A short fatigue window makes the settle time short (it is at most that window).
+    let h = Harness::start(&[("JOBWATCH_FATIGUE_WINDOW", "2s")]).await;
+    let now = Timestamp::now();
+    let job = conformance::job("flaky-sync", "1h", now);
+    for cycle in 0..5 {
+        for kind in [AlertKind::Failed, AlertKind::Recovered] {
+            let mut event = AlertEvent::new(kind, &job.spec, "prod", now, now);
+            event.run_id = Some(format!("r{cycle}"));
+            let event = event.with_id();
+            let id = format!("flap-{cycle}-{kind}");
+            let answer = h
+                .invoke(sns_event(&[(
+                    id.as_str(),
+                    serde_json::to_string(&event).expect("json"),
+                )]))
+                .await
+                .response();
+            assert_eq!(answer["records"], 1, "{answer}");
+        }
+    }
+    let first = h.slack.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(header(&first[0]), "🔴 flaky-sync failed");
+    // Past the settle time, the next invocation (here one with nothing new) flushes.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    h.invoke(json!({ "Records": [] })).await.response();
+    let messages = h.slack.wait_for(2, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let headers: Vec<String> = h.slack.messages().iter().map(header).collect();
+    assert_eq!(
+        headers,
+        ["🔴 flaky-sync failed", "🔁 flaky-sync is flapping"]
+    );
+    let text = messages[1]["attachments"][0]["blocks"][1]["text"]["text"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        text.contains("4 outages and 5 recoveries"),
+        "with the first failure, every change: {text}"
+    );
+    assert_eq!(h.slack.rejections(), Vec::<String>::new());
+}

@@ -18,7 +18,8 @@ use jobwatch_core::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// How long a recovery soon after its outage's message is held to see whether it lasts.
+/// How long a recovery soon after its outage's message is held to see whether it lasts (at
+/// most; never longer than the fatigue window, which is the same idea for repeats).
 pub const SETTLE: Duration = Duration::from_mins(1);
 
 /// Flapping settings: per environment, overridden per job.
@@ -29,6 +30,13 @@ pub struct Flapping {
     pub window: Duration,
     /// Quiet after a flapping period ends only once the job changed nothing for this long.
     pub stable: Duration,
+    /// How long a recovery soon after its outage's message is held ([`SETTLE`]).
+    #[serde(default = "settle")]
+    pub settle: Duration,
+}
+
+fn settle() -> Duration {
+    SETTLE
 }
 
 impl Default for Flapping {
@@ -37,6 +45,7 @@ impl Default for Flapping {
             threshold: 4,
             window: Duration::from_hours(1),
             stable: Duration::from_mins(30),
+            settle: SETTLE,
         }
     }
 }
@@ -244,11 +253,11 @@ impl FlapState {
         }
         let settling = self
             .outage_posted_at
-            .filter(|posted| !change.down && now < *posted + SETTLE.to_signed());
+            .filter(|posted| !change.down && now < *posted + cfg.settle.to_signed());
         if let Some(posted) = settling {
             self.held = Some(Held {
                 hold: Hold::Settling,
-                due: posted + SETTLE.to_signed(),
+                due: posted + cfg.settle.to_signed(),
                 since: Some(now),
                 downs: 0,
                 ups: 1,

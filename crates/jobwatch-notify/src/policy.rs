@@ -244,6 +244,7 @@ impl Policy {
             threshold: job.threshold.unwrap_or(self.flapping.threshold),
             window: job.window.unwrap_or(self.flapping.window),
             stable: job.stable.unwrap_or(self.flapping.stable),
+            settle: crate::flapping::SETTLE.min(self.fatigue.window),
         }
     }
 }
@@ -384,7 +385,8 @@ mod tests {
             Flapping {
                 threshold: 6,
                 window: Duration::from_hours(2),
-                stable: Duration::from_mins(10)
+                stable: Duration::from_mins(10),
+                settle: crate::flapping::SETTLE,
             }
         );
         let job = FlapSettings {
