@@ -9,6 +9,11 @@
 //! | any other | warning and above | at once |
 //! | any (posting), severity critical | adds `@channel`, also to the escalation webhook | at once |
 //!
+//! Against flapping (see `crate::flapping`): more than 4 health changes of a job within an
+//! hour is one announcement, then quiet until it is stable for 30 minutes
+//! (`JOBWATCH_FLAP_THRESHOLD`, `JOBWATCH_FLAP_WINDOW`, `JOBWATCH_FLAP_STABLE`; a job's own
+//! `flap_*` settings win).
+//!
 //! Each deployment serves one environment; the variables in [`POLICY_VARIABLES`] override its
 //! row. Daily reports are posted wherever anything is posted, whatever their severity.
 
