@@ -95,6 +95,9 @@ pub struct FlapSubject {
     pub job: String,
     pub environment: String,
     pub severity: jobwatch_core::Severity,
+    /// The job's zone (cron jobs), which its times are shown in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
     pub flapping: Flapping,
 }
 

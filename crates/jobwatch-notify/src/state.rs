@@ -126,6 +126,7 @@ pub fn plan(
             job: event.job.slug.clone(),
             environment: environment.clone(),
             severity: notice.severity(),
+            tz: event.job.tz.clone(),
             flapping,
         });
         match doc
@@ -310,7 +311,12 @@ fn send_flap_report(
     doc.send(
         "",
         delivery,
-        render_flap(&subject.job, &subject.environment, report),
+        render_flap(
+            &subject.job,
+            &subject.environment,
+            subject.tz.as_deref(),
+            report,
+        ),
         line,
         now,
         claim_until,

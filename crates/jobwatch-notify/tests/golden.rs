@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use jobwatch_core::{Duration, Severity};
 use jobwatch_notify::fatigue::{Summary, SummaryReason};
+use jobwatch_notify::flapping::{Change, FlapReport, ReportKind};
+use jobwatch_notify::render::render_flap;
 use jobwatch_notify::state::{DigestDoc, DigestLine, StreakEntry, render_digest, render_summary};
 use jobwatch_notify::{classify, sns_records};
 use jobwatch_testkit::slack::check_slack_limits;
@@ -174,6 +176,31 @@ fn every_fixture_renders_exactly_its_golden_payload() {
         });
     }
     complaints.extend(check("digest", &render_digest(&digest)));
+
+    for (name, kind, downs, ups, down_now) in [
+        ("flapping-announced", ReportKind::Flapping, 4, 5, false),
+        ("flapping-stable", ReportKind::Stable, 2, 1, true),
+        ("flapping-burst", ReportKind::Burst, 1, 2, false),
+    ] {
+        let report = FlapReport {
+            kind,
+            downs,
+            ups,
+            since: t("2026-01-15T03:00:01Z"),
+            in_window: 5,
+            window: Duration::from_hours(1),
+            stable: Duration::from_mins(30),
+            last: Change {
+                at: t("2026-01-15T03:00:05Z"),
+                down: down_now,
+                verb: if down_now { "failed" } else { "recovered" }.into(),
+            },
+        };
+        complaints.extend(check(
+            name,
+            &render_flap("nightly-backup", "prod", Some("Europe/Berlin"), &report),
+        ));
+    }
 
     assert!(complaints.is_empty(), "{}", complaints.join("\n\n"));
 }

@@ -5,7 +5,9 @@
 use serde_json::Value;
 
 use crate::flapping::{FlapReport, ReportKind};
-use crate::message::{GREEN, Message, environment_colour, escape, when, window_words};
+use jobwatch_core::timefmt::{at_in, zone};
+
+use crate::message::{GREEN, Message, environment_colour, escape, window_words};
 
 /// `4 failures and 5 recoveries`.
 fn changes(report: &FlapReport) -> String {
@@ -35,17 +37,18 @@ pub fn flap_headline(job: &str, report: &FlapReport) -> String {
 }
 
 /// What the job is now, in words.
-fn now_text(report: &FlapReport) -> String {
+fn now_text(report: &FlapReport, tz: Option<&str>) -> String {
     let state = if report.last.down { "down" } else { "up" };
     format!(
-        "Now *{state}*: it {} {}.",
+        "Now *{state}*: it {} at {}.",
         escape(&report.last.verb),
-        when(report.last.at)
+        at_in(report.last.at, zone(tz).as_ref())
     )
 }
 
-/// The Slack message of a flapping report about `job` in `environment`.
-pub fn render_flap(job: &str, environment: &str, report: &FlapReport) -> Value {
+/// The Slack message of a flapping report about `job` in `environment` (times in its zone
+/// `tz`, if it has one, and in UTC).
+pub fn render_flap(job: &str, environment: &str, tz: Option<&str>, report: &FlapReport) -> Value {
     let headline = flap_headline(job, report);
     let mut message = Message::new(
         &format!("[{}] {}", escape(environment), escape(&headline)),
@@ -64,7 +67,7 @@ pub fn render_flap(job: &str, environment: &str, report: &FlapReport) -> Value {
     let reported = format!(
         "{} since {} (each reported here, not one by one).",
         changes(report),
-        when(report.since)
+        at_in(report.since, zone(tz).as_ref())
     );
     let next = match report.kind {
         ReportKind::Flapping => format!(
@@ -81,7 +84,7 @@ pub fn render_flap(job: &str, environment: &str, report: &FlapReport) -> Value {
             "A recovery followed by more changes within a minute: reported together.".to_string()
         }
     };
-    message.section(&format!("{reported}\n{}\n{next}", now_text(report)));
+    message.section(&format!("{reported}\n{}\n{next}", now_text(report, tz)));
     message.into_payload()
 }
 
