@@ -327,7 +327,7 @@ pub enum JobError {
     BadGroup(String),
     #[error("`flap_threshold` must be between 0 (off) and 100")]
     BadFlapThreshold,
-    #[error("`{0}` must be between 1m and 24h")]
+    #[error("`{0}` must be between 1m and 1d")]
     BadFlapDuration(&'static str),
 }
 

@@ -274,6 +274,18 @@ every = "10m"
                 "jobs.toml:7:15: job 'backup': `min_runtime` (2h) must be below `max_runtime` (1h)",
             ),
             (
+                "every = \"1h\"\ngroup = \"db hosts\"\n",
+                "jobs.toml:7:9: job 'backup': invalid group 'db hosts': use 1-64 characters",
+            ),
+            (
+                "every = \"1h\"\nflap_threshold = 500\n",
+                "jobs.toml:7:18: job 'backup': `flap_threshold` must be between 0 (off) and 100",
+            ),
+            (
+                "every = \"1h\"\nflap_stable = \"10s\"\n",
+                "jobs.toml:7:15: job 'backup': `flap_stable` must be between 1m and 1d",
+            ),
+            (
                 "every = \"1h\"\npaused = true\n",
                 "jobs.toml:7:10: job 'backup': `paused` is not declared in the jobs file",
             ),
