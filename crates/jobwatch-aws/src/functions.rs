@@ -178,7 +178,7 @@ mod tests {
     fn every_policy_variable_is_read_where_the_policy_is() {
         assert_eq!(
             POLICY_VARIABLES.len(),
-            6,
+            9,
             "list the new policy variables above"
         );
         for function in [SWEEPER, FORMATTER] {
