@@ -9,20 +9,33 @@
 //! | any other | warning and above | at once |
 //! | any (posting), severity critical | adds `@channel`, also to the escalation webhook | at once |
 //!
+//! **Grouping** (`crate::grouping`): where alerts post at once (not in a digest, not
+//! critical), jobs that go *missed* or *timed out* within `JOBWATCH_GROUP_WINDOW` (default
+//! 30s, `0s` turns it off, at most 10m) of the first of them share one message per group
+//! (the job's `group`, else the host that pinged it, else the environment); so do their
+//! recoveries. A group of one is posted as the alert's own message, at most the window (plus
+//! the next flush) late.
+//!
 //! Each deployment serves one environment; the variables in [`POLICY_VARIABLES`] override its
 //! row. Daily reports are posted wherever anything is posted, whatever their severity.
 
 use jobwatch_core::{Duration, Severity};
 
 /// The environment variables [`Policy::from_vars`] reads (the Lambdas and `jobwatch serve`).
-pub const POLICY_VARIABLES: [&str; 6] = [
+pub const POLICY_VARIABLES: [&str; 7] = [
     "JOBWATCH_DEBUG",
     "JOBWATCH_POST_MIN_SEVERITY",
     "JOBWATCH_DIGEST_WINDOW",
     "JOBWATCH_FATIGUE_WINDOW",
     "JOBWATCH_FATIGUE_THRESHOLD",
     "JOBWATCH_ESCALATE_EVERY",
+    "JOBWATCH_GROUP_WINDOW",
 ];
+
+/// How long the first missed or timed-out alert waits for others to share its message.
+pub const DEFAULT_GROUP_WINDOW: Duration = Duration::from_secs(30);
+/// The longest grouping window: beyond it, a lone alert would come too late.
+pub const MAX_GROUP_WINDOW: Duration = Duration::from_mins(10);
 
 /// Alert-fatigue settings, per dedupe key (environment + job + kind, or alarm name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +88,9 @@ pub enum Delivery {
     Digest(Duration),
     /// Posted at once; `critical` adds the mention and the escalation webhook.
     Now { critical: bool },
+    /// Into a group message of alerts arriving within this window (`crate::grouping`);
+    /// never returned by [`Policy::delivery`].
+    Group(Duration),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -86,6 +102,8 @@ pub struct Policy {
     /// Overrides the environment's digest window (`Some(None)`: at once).
     pub digest_window: Option<Option<Duration>>,
     pub fatigue: Fatigue,
+    /// Overrides the grouping window ([`DEFAULT_GROUP_WINDOW`]; zero: no grouping).
+    pub group_window: Option<Duration>,
 }
 
 fn is_dev(environment: &str) -> bool {
@@ -155,6 +173,11 @@ impl Policy {
         }
     }
 
+    /// How long simultaneous trouble is gathered into one message; zero turns it off.
+    pub fn grouping_window(&self) -> Duration {
+        self.group_window.unwrap_or(DEFAULT_GROUP_WINDOW)
+    }
+
     /// Reads the overrides from variables (`lookup` is `std::env::var` in the binaries).
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Policy, String> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -198,6 +221,15 @@ impl Policy {
                 n.trim().parse().ok().filter(|n| *n >= 2).ok_or_else(|| {
                     format!("JOBWATCH_ESCALATE_EVERY must be a count of 2 or more, not {n:?}")
                 })?;
+        }
+        if let Some(window) = get("JOBWATCH_GROUP_WINDOW") {
+            let window = parse_duration("JOBWATCH_GROUP_WINDOW", window.trim())?;
+            if window > MAX_GROUP_WINDOW {
+                return Err(format!(
+                    "JOBWATCH_GROUP_WINDOW must be at most 10m (0s turns grouping off), not {window}"
+                ));
+            }
+            policy.group_window = Some(window);
         }
         Ok(policy)
     }
@@ -319,5 +351,25 @@ mod tests {
         assert!(vars(&[("JOBWATCH_POST_MIN_SEVERITY", "loud")]).is_err());
         assert!(vars(&[("JOBWATCH_FATIGUE_THRESHOLD", "1")]).is_err());
         assert!(vars(&[("JOBWATCH_DEBUG", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn the_group_window_is_validated() {
+        assert_eq!(Policy::default().grouping_window(), Duration::from_secs(30));
+        let window = |text: &str| vars(&[("JOBWATCH_GROUP_WINDOW", text)]);
+        assert_eq!(
+            window("45s").expect("policy").grouping_window(),
+            Duration::from_secs(45)
+        );
+        assert!(window("0s").expect("policy").grouping_window().is_zero());
+        assert_eq!(
+            window("10m").expect("policy").grouping_window(),
+            Duration::from_mins(10)
+        );
+        for bad in ["11m", "1h", "soon", "-5s", "5 parsecs"] {
+            let error = window(bad).expect_err(bad);
+            assert!(error.starts_with("JOBWATCH_GROUP_WINDOW "), "{error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+        }
     }
 }

@@ -25,6 +25,8 @@ pub enum Action {
     Posted,
     /// Into the environment's digest.
     Digested,
+    /// Into a group message of simultaneous trouble (`crate::grouping`).
+    Grouped,
 }
 
 impl Action {
@@ -37,6 +39,7 @@ impl Action {
             Action::Held => "held",
             Action::Posted => "posted",
             Action::Digested => "digested",
+            Action::Grouped => "grouped",
         }
     }
 }
@@ -62,10 +65,10 @@ pub fn subject_key(incoming: &Incoming, deployment: &str) -> String {
 
 /// What sending a notice amounts to: a post now, or a line in the digest it goes to.
 fn sent_as(delivery: Delivery) -> Action {
-    if matches!(delivery, Delivery::Digest(_)) {
-        Action::Digested
-    } else {
-        Action::Posted
+    match delivery {
+        Delivery::Digest(_) => Action::Digested,
+        Delivery::Group(_) => Action::Grouped,
+        _ => Action::Posted,
     }
 }
 

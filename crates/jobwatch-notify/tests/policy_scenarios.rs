@@ -66,7 +66,12 @@ fn header(payload: &Value) -> String {
 }
 
 impl World {
-    fn new(environment: &str, policy: Policy) -> World {
+    fn new(environment: &str, mut policy: Policy) -> World {
+        // These scenarios are about one job at a time: grouping, which holds a missed job's
+        // message for its window, has its own (grouping_scenarios.rs).
+        policy
+            .group_window
+            .get_or_insert(jobwatch_core::Duration::from_secs(0));
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(dir.path().join("jobwatch.db")).expect("store");
         World {

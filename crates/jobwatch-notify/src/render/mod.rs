@@ -7,12 +7,14 @@
 //! - [`alarm`]: CloudWatch alarm state changes (Slack);
 //! - [`fallback`]: anything else published to the topic (Slack);
 //! - [`fatigue`]: summaries and digests (Slack);
+//! - [`group`]: simultaneous trouble of several jobs in one message (Slack and console);
 //! - [`notice`]: a notice's own message, whichever of the above it is.
 
 pub mod alarm;
 pub mod console;
 pub mod fallback;
 pub mod fatigue;
+pub mod group;
 pub mod job;
 mod notice;
 
@@ -20,4 +22,5 @@ pub use alarm::render_alarm;
 pub use console::console_line;
 pub use fallback::render_fallback;
 pub use fatigue::{digest_text, render_digest, render_summary, summary_headline};
+pub use group::{group_console_line, render_group};
 pub use job::render_slack;
