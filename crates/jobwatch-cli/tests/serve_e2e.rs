@@ -19,7 +19,12 @@ fn start_server(slack_url: &str) -> ServeProcess {
         API_KEY,
         PING_KEY,
         &["--env", "prod", "--sweep-interval", "1s"],
-        &[("JOBWATCH_SLACK_WEBHOOK", slack_url)],
+        // A short grouping window: the lone missed job and its recovery are each posted as
+        // their own message once it closes, through serve's own flush.
+        &[
+            ("JOBWATCH_SLACK_WEBHOOK", slack_url),
+            ("JOBWATCH_GROUP_WINDOW", "1s"),
+        ],
     )
 }
 
