@@ -121,6 +121,7 @@ pub const SWEEPER: Function = Function {
         POLICY[3],
         POLICY[4],
         POLICY[5],
+        POLICY[6],
         LOG,
     ],
     actions: &[
@@ -156,6 +157,7 @@ pub const FORMATTER: Function = Function {
         POLICY[3],
         POLICY[4],
         POLICY[5],
+        POLICY[6],
         LOG,
     ],
     actions: &[
@@ -178,7 +180,7 @@ mod tests {
     fn every_policy_variable_is_read_where_the_policy_is() {
         assert_eq!(
             POLICY_VARIABLES.len(),
-            9,
+            10,
             "list the new policy variables above"
         );
         for function in [SWEEPER, FORMATTER] {

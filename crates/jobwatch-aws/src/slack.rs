@@ -194,11 +194,13 @@ impl SecretWebhooks {
         deadline: Instant,
     ) -> Option<Result<(), DeliveryError>> {
         let url = match route {
-            Route::Slack | Route::Digest => &config.webhook_url,
+            Route::Slack | Route::Digest | Route::Group => &config.webhook_url,
             Route::Escalation => config.escalation_webhook_url.as_ref()?,
         };
         let mut payload = payload.clone();
-        if let (Some(channel), Route::Slack | Route::Digest) = (&config.channel, route) {
+        if let (Some(channel), Route::Slack | Route::Digest | Route::Group) =
+            (&config.channel, route)
+        {
             payload["channel"] = Value::String(channel.clone());
         }
         let client = SlackClient::with_http(self.http.clone(), url.clone());

@@ -383,9 +383,28 @@ impl<S: Store> AlertOutlet for ConsoleAndSlack<'_, S> {
     }
 }
 
+/// The longest the delivery loop sleeps when nothing comes due sooner.
+const IDLE_FLUSH: StdDuration = StdDuration::from_secs(5);
+
+/// How long until the earliest held notification (a group window, a summary, a retry) comes
+/// due, at most `idle`: so a group of one is posted as its window closes, not up to `idle`
+/// later.
+async fn until_next_due<S: Store>(store: &S, idle: StdDuration) -> StdDuration {
+    let now = Timestamp::now();
+    let horizon = now + jiff::SignedDuration::try_from(idle).unwrap_or_default();
+    match store.due_incidents(horizon, 1).await {
+        Ok(next) => next
+            .first()
+            .and_then(|record| record.due_at)
+            .and_then(|due| StdDuration::try_from(due.duration_since(now)).ok())
+            .map_or(idle, |wait| wait.clamp(StdDuration::from_millis(20), idle)),
+        Err(_) => idle,
+    }
+}
+
 /// Delivers the outbox through [`ConsoleAndSlack`], acknowledging each alert only once it is
-/// settled, so a crash or outage loses nothing. Held summaries, digests and retries are
-/// flushed as they come due.
+/// settled, so a crash or outage loses nothing. Held summaries, digests, groups and retries
+/// are flushed as they come due (it sleeps until the next is due, at most [`IDLE_FLUSH`]).
 async fn delivery_loop<S: Store>(
     engine: Arc<Engine<S>>,
     outlet: Outlet,
@@ -429,7 +448,7 @@ async fn delivery_loop<S: Store>(
             retry_after
         } else {
             retry_after = StdDuration::from_secs(1);
-            StdDuration::from_secs(5)
+            until_next_due(engine.store(), IDLE_FLUSH).await
         };
         tokio::select! {
             _ = tokio::time::sleep(wait), if true => {}

@@ -114,7 +114,11 @@ async fn deadlines_are_alerted_once_each_and_the_lag_is_printed() {
         API_KEY,
         PING_KEY,
         &["--env", "prod"],
-        &[("JOBWATCH_SLACK_WEBHOOK", slack.url.as_str())],
+        // Each trial's own lag is measured: grouping would hold them together for its window.
+        &[
+            ("JOBWATCH_SLACK_WEBHOOK", slack.url.as_str()),
+            ("JOBWATCH_GROUP_WINDOW", "0s"),
+        ],
     );
 
     // Watch the receiver closely from the start, noting when each message is first seen.

@@ -1,6 +1,7 @@
 //! End to end: the real `jobwatch serve` binary on a free loopback port, a local Slack
 //! receiver, jobs declared through the admin API and pinged with plain HTTP as `curl` would.
-//! The team sees exactly the expected Slack messages, and no others.
+//! The team sees exactly the expected Slack messages, and no others; jobs of one group missing
+//! together make one message.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -12,15 +13,25 @@ use jobwatch_testkit::slack::SlackReceiver;
 const API_KEY: &str = "e2e-api-key";
 const PING_KEY: &str = "e2e-ping-key";
 
-/// `jobwatch serve` for the prod environment, posting to `slack_url`.
-fn start_server(slack_url: &str) -> ServeProcess {
+/// `jobwatch serve` for the prod environment, posting to `slack_url`, grouping alerts that
+/// arrive within `group_window`.
+fn start_grouping_server(slack_url: &str, group_window: &str) -> ServeProcess {
     ServeProcess::start(
         env!("CARGO_BIN_EXE_jobwatch"),
         API_KEY,
         PING_KEY,
         &["--env", "prod", "--sweep-interval", "1s"],
-        &[("JOBWATCH_SLACK_WEBHOOK", slack_url)],
+        &[
+            ("JOBWATCH_SLACK_WEBHOOK", slack_url),
+            ("JOBWATCH_GROUP_WINDOW", group_window),
+        ],
     )
+}
+
+/// `jobwatch serve` for the prod environment, posting to `slack_url`; grouping off, as these
+/// scenarios time one job's messages (grouping has its own below).
+fn start_server(slack_url: &str) -> ServeProcess {
+    start_grouping_server(slack_url, "0s")
 }
 
 fn header_of(message: &serde_json::Value) -> String {
@@ -207,4 +218,24 @@ async fn sigterm_stops_the_server_cleanly_and_keeps_every_accepted_ping() {
     .expect("runs");
     drop(again);
     assert_eq!(runs.json()["runs"].as_array().map(Vec::len), Some(20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_of_one_group_missing_together_make_one_message() {
+    let slack = SlackReceiver::start().await;
+    let server = start_grouping_server(&slack.url, "2s");
+    for slug in ["replica-check-a", "replica-check-b", "replica-check-c"] {
+        let definition = r#"{"every": "2s", "grace": "1s", "group": "replicas"}"#;
+        let created = server.admin("PUT", &format!("/api/v1/jobs/{slug}"), definition);
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let messages = slack.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(
+        header_of(&messages[0]),
+        "🔴 3 jobs missed their runs (group replicas)"
+    );
+    // Down jobs do not alert again: nothing else arrives.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(slack.messages().len(), 1, "{:#?}", slack.messages());
+    assert_eq!(slack.rejections(), Vec::<String>::new());
 }

@@ -2,7 +2,9 @@
 //! API, against moto (DynamoDB for the notification state and the outbox, Secrets Manager for
 //! the webhook) and a local Slack receiver that enforces Slack's limits: every record reaches
 //! Slack on its own, duplicates do not, 429 `Retry-After` is honoured, a Slack outage fails
-//! the invocation without losing the message, and a 404 makes it read the secret again.
+//! the invocation without losing the message, and a 404 makes it read the secret again; and
+//! missed jobs arriving in separate invocations within the grouping window become one message,
+//! held in the store between invocations and posted by a later one's flush.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -471,4 +473,68 @@ async fn a_flapping_job_is_damped_across_invocations() {
         "with the first failure, every change: {text}"
     );
     assert_eq!(h.slack.rejections(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_jobs_in_separate_invocations_become_one_message_after_a_later_flush() {
+    // A short window keeps the test quick; the mechanism is the default 30 seconds'.
+    let h = Harness::start(&[("JOBWATCH_GROUP_WINDOW", "3s")]).await;
+    let now = Timestamp::now();
+    let missed = |slug: &str| {
+        let mut job = conformance::job(slug, "1h", now).spec;
+        job.group = Some("db-hosts".into());
+        AlertEvent::new(AlertKind::Missed, &job, "prod", now, now).with_id()
+    };
+    let alerts: Vec<AlertEvent> = ["pg-dump", "pg-vacuum", "pg-wal-check"]
+        .iter()
+        .map(|slug| missed(slug))
+        .collect();
+    let json = |alert: &AlertEvent| serde_json::to_string(alert).expect("json");
+
+    // Two invocations (SNS delivers records in separate events), one of them delivered twice.
+    let first = sns_event(&[("g-1", json(&alerts[0]))]);
+    let answer = h.invoke(first.clone()).await.response();
+    assert_eq!(answer["actions"]["grouped"], 1, "{answer}");
+    let answer = h
+        .invoke(sns_event(&[
+            ("g-2", json(&alerts[1])),
+            ("g-3", json(&alerts[2])),
+        ]))
+        .await
+        .response();
+    assert_eq!(answer["actions"]["grouped"], 2, "{answer}");
+    let answer = h.invoke(first).await.response();
+    assert_eq!(answer["actions"]["duplicate"], 1, "{answer}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        h.slack.messages().is_empty(),
+        "held while the window is open: {:?}",
+        h.slack.messages()
+    );
+
+    // After the window, the next invocation's flush posts the group (any event will do).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let answer = h.invoke(json!({"Records": []})).await.response();
+    assert_eq!(answer["flushed"]["delivered"], 1, "{answer}");
+    let messages = h.slack.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(
+        messages.iter().map(header).collect::<Vec<_>>(),
+        ["🔴 3 jobs missed their runs (group db-hosts)"]
+    );
+    let text = messages[0].to_string();
+    for alert in &alerts {
+        assert!(
+            text.contains(&alert.job.slug),
+            "{} named: {text}",
+            alert.job.slug
+        );
+    }
+    assert_eq!(h.slack.rejections(), Vec::<String>::new());
+
+    // Nothing more, ever: another flush, and the alerts delivered again.
+    let again: Vec<(&str, String)> = vec![("g-2", json(&alerts[1])), ("g-3", json(&alerts[2]))];
+    let answer = h.invoke(sns_event(&again)).await.response();
+    assert_eq!(answer["actions"]["duplicate"], 2, "{answer}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.slack.messages().len(), 1);
 }

@@ -25,7 +25,7 @@ use crate::state::{
 };
 
 /// Compare-and-set attempts before giving up on a very contended key.
-const MAX_ATTEMPTS: usize = 32;
+pub(crate) const MAX_ATTEMPTS: usize = 32;
 /// Due records read per flush.
 const FLUSH_PAGE: usize = 50;
 
@@ -55,7 +55,9 @@ impl Sender for Webhooks {
         deadline: Instant,
     ) -> Result<(), DeliveryError> {
         match route {
-            Route::Slack | Route::Digest => self.main.post_until(payload, deadline).await,
+            Route::Slack | Route::Digest | Route::Group => {
+                self.main.post_until(payload, deadline).await
+            }
             Route::Escalation => match &self.escalation {
                 Some(client) => client.post_until(payload, deadline).await,
                 None => Ok(()),
@@ -118,12 +120,12 @@ pub struct Notifier<'a, S, T> {
     pub environment: &'a str,
 }
 
-fn encode<D: serde::Serialize>(doc: &D) -> String {
+pub(crate) fn encode<D: serde::Serialize>(doc: &D) -> String {
     serde_json::to_string(doc).unwrap_or_else(|_| "{}".into())
 }
 
 /// A record's document, or a fresh one when it is missing, expired or unreadable.
-fn decode<D: serde::de::DeserializeOwned + Default>(
+pub(crate) fn decode<D: serde::de::DeserializeOwned + Default>(
     record: Option<&IncidentRecord>,
     now: Timestamp,
 ) -> (D, u64) {
@@ -141,14 +143,14 @@ fn decode<D: serde::de::DeserializeOwned + Default>(
 }
 
 /// How a delivery went.
-enum Sent {
+pub(crate) enum Sent {
     Delivered,
     Failed(String),
     Rejected(DeliveryError),
 }
 
 /// The claim lasts as long as the invocation may run.
-fn claim_until(now: Timestamp, deadline: Instant) -> Timestamp {
+pub(crate) fn claim_until(now: Timestamp, deadline: Instant) -> Timestamp {
     let left = deadline.saturating_duration_since(Instant::now()) + StdDuration::from_secs(5);
     now + SignedDuration::try_from(left.min(StdDuration::from_secs(15 * 60)))
         .unwrap_or(SignedDuration::from_mins(15))
@@ -171,6 +173,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         if delivery == Delivery::LogOnly {
             return Ok(Outcome::of(Action::LogOnly));
         }
+        let delivery = crate::grouping::delivery(self.policy, notice, delivery);
         let key = state::subject_key(incoming, self.environment);
         let until = claim_until(now, deadline);
         let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
@@ -200,15 +203,19 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                         .collect();
                     (Action::Posted, ids)
                 }
-                _ => state::plan(
-                    &mut doc,
-                    incoming,
-                    delivery,
-                    self.environment,
-                    self.policy,
-                    now,
-                    until,
-                ),
+                _ => {
+                    let (action, ids) = state::plan(
+                        &mut doc,
+                        incoming,
+                        delivery,
+                        self.environment,
+                        self.policy,
+                        now,
+                        until,
+                    );
+                    crate::grouping::wrap(&mut doc, incoming, &ids);
+                    (action, ids)
+                }
             };
             match self.write_subject(&key, &doc, version, now).await {
                 Ok(()) => {}
@@ -240,6 +247,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             let mut outcome = Outcome::of(Action::Posted);
             let result = if record.key.starts_with("digest/") {
                 self.flush_digest(record, now, deadline, &mut outcome).await
+            } else if record.key.starts_with("group/") {
+                self.flush_group(record, now, deadline, &mut outcome).await
             } else {
                 self.flush_subject(record, now, deadline, &mut outcome)
                     .await
@@ -366,7 +375,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
 
     /// Sends the claimed messages `ids` of the state under `key` in order, then records how
     /// each went.
-    async fn deliver(
+    pub(crate) async fn deliver(
         &self,
         key: &str,
         outgoing: &[Outgoing],
@@ -385,6 +394,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             };
             let sent = match message.route {
                 Route::Digest => self.add_to_digest(message, now).await,
+                Route::Group => self.add_to_group(message, now).await,
                 route => match self.sender.send(route, &message.payload, deadline).await {
                     Ok(()) => Sent::Delivered,
                     Err(e) if e.is_retryable() => Sent::Failed(e.to_string()),
@@ -478,7 +488,12 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                     }
                 }
             };
-            let written = if digest {
+            let written = if key.starts_with("group/") {
+                let (mut doc, version): (crate::grouping::GroupDoc, u64) =
+                    decode(Some(&record), Timestamp::UNIX_EPOCH);
+                apply(&mut doc.outgoing);
+                self.write_group(key, &doc, version, now).await
+            } else if digest {
                 let (mut doc, version): (DigestDoc, u64) =
                     decode(Some(&record), Timestamp::UNIX_EPOCH);
                 apply(&mut doc.outgoing);

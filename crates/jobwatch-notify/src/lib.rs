@@ -8,7 +8,8 @@
 //!   [`message`]; the console line);
 //! - [`policy`]: what each environment posts, and how; [`fatigue`]: the per-key rules that
 //!   keep alert storms readable; [`flapping`]: a job going down and up again and again, kept to
-//!   a few messages; [`state`]: all decided over the stored notification state;
+//!   a few messages; [`grouping`]: simultaneous trouble of many jobs as one message;
+//!   [`state`]: all decided over the stored notification state;
 //! - [`dispatch`]: the decisions made durable through the `Store` and delivered through a
 //!   [`Sender`] (the formatter and sweeper Lambdas, and `jobwatch serve`);
 //!   [`Notifier::handle_batch`]: the formatter's handling of one Lambda event's records;
@@ -20,6 +21,7 @@ mod batch;
 pub mod dispatch;
 pub mod fatigue;
 pub mod flapping;
+pub mod grouping;
 pub mod incoming;
 pub mod message;
 pub mod policy;

@@ -14,6 +14,13 @@
 //! (`JOBWATCH_FLAP_THRESHOLD`, `JOBWATCH_FLAP_WINDOW`, `JOBWATCH_FLAP_STABLE`; a job's own
 //! `flap_*` settings win).
 //!
+//! **Grouping** (`crate::grouping`): where alerts post at once (not in a digest, not
+//! critical), jobs that go *missed* or *timed out* within `JOBWATCH_GROUP_WINDOW` (default
+//! 30s, `0s` turns it off, at most 10m) of the first of them share one message per group
+//! (the job's `group`, else the host that pinged it, else the environment); so do their
+//! recoveries. A group of one is posted as the alert's own message, at most the window (plus
+//! the next flush) late.
+//!
 //! Each deployment serves one environment; the variables in [`POLICY_VARIABLES`] override its
 //! row. Daily reports are posted wherever anything is posted, whatever their severity.
 
@@ -23,7 +30,7 @@ use jobwatch_core::{Duration, FlapSettings, Severity};
 use crate::flapping::Flapping;
 
 /// The environment variables [`Policy::from_vars`] reads (the Lambdas and `jobwatch serve`).
-pub const POLICY_VARIABLES: [&str; 9] = [
+pub const POLICY_VARIABLES: [&str; 10] = [
     "JOBWATCH_DEBUG",
     "JOBWATCH_POST_MIN_SEVERITY",
     "JOBWATCH_DIGEST_WINDOW",
@@ -33,7 +40,13 @@ pub const POLICY_VARIABLES: [&str; 9] = [
     "JOBWATCH_FLAP_THRESHOLD",
     "JOBWATCH_FLAP_WINDOW",
     "JOBWATCH_FLAP_STABLE",
+    "JOBWATCH_GROUP_WINDOW",
 ];
+
+/// How long the first missed or timed-out alert waits for others to share its message.
+pub const DEFAULT_GROUP_WINDOW: Duration = Duration::from_secs(30);
+/// The longest grouping window: beyond it, a lone alert would come too late.
+pub const MAX_GROUP_WINDOW: Duration = Duration::from_mins(10);
 
 /// Alert-fatigue settings, per dedupe key (environment + job + kind, or alarm name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +99,9 @@ pub enum Delivery {
     Digest(Duration),
     /// Posted at once; `critical` adds the mention and the escalation webhook.
     Now { critical: bool },
+    /// Into a group message of alerts arriving within this window (`crate::grouping`);
+    /// never returned by [`Policy::delivery`].
+    Group(Duration),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -99,6 +115,8 @@ pub struct Policy {
     pub fatigue: Fatigue,
     /// The environment's flapping control; a job's own settings override it.
     pub flapping: Flapping,
+    /// Overrides the grouping window ([`DEFAULT_GROUP_WINDOW`]; zero: no grouping).
+    pub group_window: Option<Duration>,
 }
 
 fn is_dev(environment: &str) -> bool {
@@ -166,6 +184,11 @@ impl Policy {
             }
             _ => Delivery::Now { critical: false },
         }
+    }
+
+    /// How long simultaneous trouble is gathered into one message; zero turns it off.
+    pub fn grouping_window(&self) -> Duration {
+        self.group_window.unwrap_or(DEFAULT_GROUP_WINDOW)
     }
 
     /// Reads the overrides from variables (`lookup` is `std::env::var` in the binaries).
@@ -239,6 +262,15 @@ impl Policy {
             } else {
                 policy.flapping.stable = value;
             }
+        }
+        if let Some(window) = get("JOBWATCH_GROUP_WINDOW") {
+            let window = parse_duration("JOBWATCH_GROUP_WINDOW", window.trim())?;
+            if window > MAX_GROUP_WINDOW {
+                return Err(format!(
+                    "JOBWATCH_GROUP_WINDOW must be at most 10m (0s turns grouping off), not {window}"
+                ));
+            }
+            policy.group_window = Some(window);
         }
         Ok(policy)
     }
@@ -426,5 +458,25 @@ mod tests {
         assert!(vars(&[("JOBWATCH_POST_MIN_SEVERITY", "loud")]).is_err());
         assert!(vars(&[("JOBWATCH_FATIGUE_THRESHOLD", "1")]).is_err());
         assert!(vars(&[("JOBWATCH_DEBUG", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn the_group_window_is_validated() {
+        assert_eq!(Policy::default().grouping_window(), Duration::from_secs(30));
+        let window = |text: &str| vars(&[("JOBWATCH_GROUP_WINDOW", text)]);
+        assert_eq!(
+            window("45s").expect("policy").grouping_window(),
+            Duration::from_secs(45)
+        );
+        assert!(window("0s").expect("policy").grouping_window().is_zero());
+        assert_eq!(
+            window("10m").expect("policy").grouping_window(),
+            Duration::from_mins(10)
+        );
+        for bad in ["11m", "1h", "soon", "-5s", "5 parsecs"] {
+            let error = window(bad).expect_err(bad);
+            assert!(error.starts_with("JOBWATCH_GROUP_WINDOW "), "{error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+        }
     }
 }

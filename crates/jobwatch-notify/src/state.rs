@@ -27,6 +27,8 @@ pub enum Action {
     Posted,
     /// Into the environment's digest.
     Digested,
+    /// Into a group message of simultaneous trouble (`crate::grouping`).
+    Grouped,
 }
 
 impl Action {
@@ -39,6 +41,7 @@ impl Action {
             Action::Held => "held",
             Action::Posted => "posted",
             Action::Digested => "digested",
+            Action::Grouped => "grouped",
         }
     }
 }
@@ -64,10 +67,10 @@ pub fn subject_key(incoming: &Incoming, deployment: &str) -> String {
 
 /// What sending a notice amounts to: a post now, or a line in the digest it goes to.
 fn sent_as(delivery: Delivery) -> Action {
-    if matches!(delivery, Delivery::Digest(_)) {
-        Action::Digested
-    } else {
-        Action::Posted
+    match delivery {
+        Delivery::Digest(_) => Action::Digested,
+        Delivery::Group(_) => Action::Grouped,
+        _ => Action::Posted,
     }
 }
 
@@ -119,7 +122,10 @@ pub fn plan(
     };
     let mut ids = Vec::new();
     let change = health_change(notice, now);
-    if let (Some(change), Notice::Alert(event), Delivery::Now { .. }) = (&change, notice, delivery)
+    // Flapping is watched wherever changes are posted one by one (at once, or in a group of
+    // simultaneous trouble); a digest already batches them.
+    if let (Some(change), Notice::Alert(event), Delivery::Now { .. } | Delivery::Group(_)) =
+        (&change, notice, delivery)
     {
         let flapping = policy.flapping_of(&event.job.flapping);
         doc.flaps.subject = Some(FlapSubject {
@@ -136,6 +142,11 @@ pub fn plan(
             FlapVerdict::Pass => {}
             FlapVerdict::Held => return (Action::Held, ids),
             FlapVerdict::Report(report) => {
+                // A report is about one job: posted on its own, never into a group.
+                let delivery = match delivery {
+                    Delivery::Group(_) => Delivery::Now { critical: false },
+                    other => other,
+                };
                 let ids = send_flap_report(doc, &report, delivery, now, claim_until);
                 return (Action::Posted, ids);
             }

@@ -41,6 +41,9 @@ pub enum Route {
     Escalation,
     /// The environment's digest (the payload is a [`DigestLine`]).
     Digest,
+    /// A group message of simultaneous trouble (the payload is a
+    /// [`crate::grouping::GroupLine`]).
+    Group,
 }
 
 /// A message decided but not yet confirmed delivered.
@@ -194,6 +197,7 @@ impl SubjectDoc {
     ) -> Vec<String> {
         match delivery {
             Delivery::LogOnly => Vec::new(),
+            Delivery::Group(_) => vec![self.push(source, Route::Group, payload, now, claim_until)],
             Delivery::Digest(_) => {
                 let line = serde_json::to_value(line).unwrap_or(Value::Null);
                 vec![self.push(source, Route::Digest, line, now, claim_until)]

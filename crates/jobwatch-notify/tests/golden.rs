@@ -2,7 +2,7 @@
 //! as AWS delivers them: each jobwatch alert kind, CloudWatch alarms in every shape, plain
 //! text, malformed JSON...), the exact Slack payload the formatter posts for it on its own (a
 //! first occurrence, deployment environment `prod`) is checked in as `<name>.slack.json`;
-//! summaries and a digest, built from fixed inputs here, likewise. The test compares and
+//! summaries, a digest and group messages, built from fixed inputs here, likewise. The test compares and
 //! names every file that differs.
 //!
 //! To regenerate the expected files after an intended change, run
@@ -11,9 +11,11 @@
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use jobwatch_core::{Duration, Severity};
+use jobwatch_core::{AlertEvent, AlertKind, Breach, Duration, JobSummary, Severity};
 use jobwatch_notify::fatigue::{Summary, SummaryReason};
 use jobwatch_notify::flapping::{Change, FlapReport, ReportKind};
+use jobwatch_notify::grouping::{GroupDoc, GroupLine};
+use jobwatch_notify::render::group::render_group;
 use jobwatch_notify::render::render_flap;
 use jobwatch_notify::state::{DigestDoc, DigestLine, StreakEntry, render_digest, render_summary};
 use jobwatch_notify::{classify, sns_records};
@@ -176,6 +178,8 @@ fn every_fixture_renders_exactly_its_golden_payload() {
         });
     }
     complaints.extend(check("digest", &render_digest(&digest)));
+    complaints.extend(check("group-problem", &group(false)));
+    complaints.extend(check("group-recovered", &group(true)));
 
     for (name, kind, downs, ups, down_now) in [
         ("flapping-announced", ReportKind::Flapping, 4, 5, false),
@@ -203,4 +207,51 @@ fn every_fixture_renders_exactly_its_golden_payload() {
     }
 
     assert!(complaints.is_empty(), "{}", complaints.join("\n\n"));
+}
+
+/// A closed group of simultaneous trouble (or of the recoveries after it) in prod.
+fn group(recovery: bool) -> Value {
+    let mut doc = GroupDoc::default();
+    let start = t("2026-01-15T03:00:05Z");
+    for (i, (slug, tz)) in [
+        ("pg-dump-orders", Some("Europe/Berlin")),
+        ("pg-dump-users", Some("Europe/Berlin")),
+        ("vacuum-analyze", None),
+        ("wal-archive-check", Some("America/New_York")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let kind = match (recovery, i) {
+            (true, _) => AlertKind::Recovered,
+            (false, 3) => AlertKind::TimedOut,
+            _ => AlertKind::Missed,
+        };
+        let job = JobSummary {
+            slug: slug.into(),
+            schedule: "0 3 * * *".into(),
+            description: String::new(),
+            tags: Vec::new(),
+            tz: tz.map(str::to_string),
+            group: Some("db-hosts".into()),
+            flapping: Default::default(),
+        };
+        let at = start + jiff::SignedDuration::from_secs(i as i64 * 3);
+        let mut event = AlertEvent::new_about(kind, job, Severity::Error, "prod", at, at);
+        match kind {
+            AlertKind::Missed => event.expected_at = Some(t("2026-01-15T02:55:00Z")),
+            AlertKind::TimedOut => {
+                event.breach = Some(Breach {
+                    setting: "max_runtime".into(),
+                    value: "20m".into(),
+                    text: "max_runtime 20m exceeded after 20m4s".into(),
+                })
+            }
+            _ => {}
+        }
+        let line = GroupLine::new(&event.with_id(), Value::Null);
+        doc.add(line, at, Duration::from_secs(30), at);
+    }
+    let open = doc.open.clone().expect("an open group");
+    render_group(&doc, &open)
 }

@@ -66,7 +66,12 @@ fn header(payload: &Value) -> String {
 }
 
 impl World {
-    fn new(environment: &str, policy: Policy) -> World {
+    fn new(environment: &str, mut policy: Policy) -> World {
+        // These scenarios are about one job at a time: grouping, which holds a missed job's
+        // message for its window, has its own (grouping_scenarios.rs).
+        policy
+            .group_window
+            .get_or_insert(jobwatch_core::Duration::from_secs(0));
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(dir.path().join("jobwatch.db")).expect("store");
         World {
@@ -529,7 +534,18 @@ fn all_text(payload: &Value) -> String {
 
 #[tokio::test]
 async fn five_fail_ok_cycles_in_five_seconds_are_two_posts_that_count_every_change() {
-    let mut world = World::new("prod", Policy::default());
+    // With grouping off, and on (recoveries are grouped kinds): the same two posts.
+    for group_window in [None, Some(jobwatch_core::Duration::from_secs(30))] {
+        five_cycles(Policy {
+            group_window,
+            ..Policy::default()
+        })
+        .await;
+    }
+}
+
+async fn five_cycles(policy: Policy) {
+    let mut world = World::new("prod", policy);
     for cycle in 0..5 {
         world
             .alert(AlertKind::Failed, "flaky", Severity::Error, cycle)

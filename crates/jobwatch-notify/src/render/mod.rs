@@ -8,6 +8,7 @@
 //! - [`fallback`]: anything else published to the topic (Slack);
 //! - [`fatigue`]: summaries and digests (Slack);
 //! - [`flapping`]: a flapping job announced, stable again, or a short burst (Slack, console);
+//! - [`group`]: simultaneous trouble of several jobs in one message (Slack and console);
 //! - [`notice`]: a notice's own message, whichever of the above it is.
 
 pub mod alarm;
@@ -15,6 +16,7 @@ pub mod console;
 pub mod fallback;
 pub mod fatigue;
 pub mod flapping;
+pub mod group;
 pub mod job;
 mod notice;
 
@@ -23,4 +25,5 @@ pub use console::console_line;
 pub use fallback::render_fallback;
 pub use fatigue::{digest_text, render_digest, render_summary, summary_headline};
 pub use flapping::{flap_console_line, render_flap};
+pub use group::{group_console_line, render_group};
 pub use job::render_slack;
