@@ -122,6 +122,9 @@ pub const SWEEPER: Function = Function {
         POLICY[4],
         POLICY[5],
         POLICY[6],
+        POLICY[7],
+        POLICY[8],
+        POLICY[9],
         LOG,
     ],
     actions: &[
@@ -158,6 +161,9 @@ pub const FORMATTER: Function = Function {
         POLICY[4],
         POLICY[5],
         POLICY[6],
+        POLICY[7],
+        POLICY[8],
+        POLICY[9],
         LOG,
     ],
     actions: &[
