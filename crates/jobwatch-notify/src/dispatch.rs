@@ -124,6 +124,33 @@ pub(crate) fn encode<D: serde::Serialize>(doc: &D) -> String {
     serde_json::to_string(doc).unwrap_or_else(|_| "{}".into())
 }
 
+/// A stored document that holds messages for a later flush (a staging digest, a group of
+/// simultaneous trouble): flushed and written one way.
+pub(crate) trait HeldDoc: serde::Serialize + serde::de::DeserializeOwned + Default {
+    /// Closes the window once it has passed, queueing its message; claims what waits.
+    fn flush(&mut self, now: Timestamp, claim_until: Timestamp) -> Vec<String>;
+    /// When it must be flushed next.
+    fn due(&self) -> Option<Timestamp>;
+    fn outgoing(&self) -> &[Outgoing];
+    /// When the store may forget it.
+    fn expires_at(&self, now: Timestamp) -> Timestamp;
+}
+
+impl HeldDoc for DigestDoc {
+    fn flush(&mut self, now: Timestamp, claim_until: Timestamp) -> Vec<String> {
+        DigestDoc::flush(self, now, claim_until)
+    }
+    fn due(&self) -> Option<Timestamp> {
+        DigestDoc::due(self)
+    }
+    fn outgoing(&self) -> &[Outgoing] {
+        &self.outgoing
+    }
+    fn expires_at(&self, _now: Timestamp) -> Timestamp {
+        self.end + state::retention()
+    }
+}
+
 /// A record's document, or a fresh one when it is missing, expired or unreadable.
 pub(crate) fn decode<D: serde::de::DeserializeOwned + Default>(
     record: Option<&IncidentRecord>,
@@ -246,9 +273,11 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             report.records += 1;
             let mut outcome = Outcome::of(Action::Posted);
             let result = if record.key.starts_with("digest/") {
-                self.flush_digest(record, now, deadline, &mut outcome).await
+                self.flush_held::<DigestDoc>(record, now, deadline, &mut outcome)
+                    .await
             } else if record.key.starts_with("group/") {
-                self.flush_group(record, now, deadline, &mut outcome).await
+                self.flush_held::<crate::grouping::GroupDoc>(record, now, deadline, &mut outcome)
+                    .await
             } else {
                 self.flush_subject(record, now, deadline, &mut outcome)
                     .await
@@ -300,7 +329,9 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         }
     }
 
-    async fn flush_digest(
+    /// Flushes one document that holds messages for later (a digest, a group): its window
+    /// if closed, its messages that wait.
+    pub(crate) async fn flush_held<D: HeldDoc>(
         &self,
         first: IncidentRecord,
         now: Timestamp,
@@ -312,12 +343,12 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         let mut record = Some(first);
         let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
         loop {
-            let (mut doc, version): (DigestDoc, u64) = decode(record.as_ref(), now);
+            let (mut doc, version): (D, u64) = decode(record.as_ref(), now);
             let ids = doc.flush(now, until);
             if ids.is_empty() && record.as_ref().and_then(|r| r.due_at) == doc.due() {
                 return Ok(());
             }
-            match self.write_digest(&key, &doc, version).await {
+            match self.write_held(&key, &doc, version, now).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) if retry.after_conflict().await => {
                     record = self.store.get_incident(&key).await?;
@@ -327,7 +358,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                 Err(e) => return Err(e.into()),
             }
             return self
-                .deliver(&key, &doc.outgoing, &ids, now, deadline, outcome)
+                .deliver(&key, doc.outgoing(), &ids, now, deadline, outcome)
                 .await;
         }
     }
@@ -353,11 +384,12 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             .await
     }
 
-    async fn write_digest(
+    pub(crate) async fn write_held<D: HeldDoc>(
         &self,
         key: &str,
-        doc: &DigestDoc,
+        doc: &D,
         version: u64,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
         self.store
             .put_incident(
@@ -366,7 +398,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                     version: version + 1,
                     doc: encode(doc),
                     due_at: doc.due(),
-                    expires_at: doc.end + state::retention(),
+                    expires_at: doc.expires_at(now),
                 },
                 version,
             )
@@ -448,7 +480,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                 if !doc.add(line.clone()) {
                     break; // flushed already: into the next window
                 }
-                match self.write_digest(&key, &doc, version).await {
+                match self.write_held(&key, &doc, version, now).await {
                     Ok(()) => return Sent::Delivered,
                     Err(StoreError::Conflict) if retry.after_conflict().await => continue,
                     Err(StoreError::Conflict) => break,
@@ -492,12 +524,12 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                 let (mut doc, version): (crate::grouping::GroupDoc, u64) =
                     decode(Some(&record), Timestamp::UNIX_EPOCH);
                 apply(&mut doc.outgoing);
-                self.write_group(key, &doc, version, now).await
+                self.write_held(key, &doc, version, now).await
             } else if digest {
                 let (mut doc, version): (DigestDoc, u64) =
                     decode(Some(&record), Timestamp::UNIX_EPOCH);
                 apply(&mut doc.outgoing);
-                self.write_digest(key, &doc, version).await
+                self.write_held(key, &doc, version, now).await
             } else {
                 let (mut doc, version): (SubjectDoc, u64) =
                     decode(Some(&record), Timestamp::UNIX_EPOCH);

@@ -14,17 +14,13 @@
 //! flush delivers it); the ids it took are remembered, so an alert delivered again is never
 //! in a second message.
 
-use std::time::Instant;
-
 use jiff::{SignedDuration, Timestamp};
 use jobwatch_core::{AlertEvent, AlertKind, Duration};
-use jobwatch_store::{ConflictRetry, IncidentRecord, Store, StoreError};
+use jobwatch_store::{ConflictRetry, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dispatch::{
-    MAX_ATTEMPTS, Notifier, NotifyError, Outcome, Sender, Sent, claim_until, decode, encode,
-};
+use crate::dispatch::{HeldDoc, MAX_ATTEMPTS, Notifier, Sender, Sent, decode};
 use crate::incoming::{Incoming, Notice};
 use crate::policy::{Delivery, Policy};
 use crate::render::group::{group_console_line, group_line, render_group};
@@ -283,7 +279,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             };
             let (mut doc, version): (GroupDoc, u64) = decode(record.as_ref(), now);
             doc.add(line.clone(), message.created_at, window, now);
-            match self.write_group(&key, &doc, version, now).await {
+            match self.write_held(&key, &doc, version, now).await {
                 Ok(()) => return Sent::Delivered,
                 Err(StoreError::Conflict) if retry.after_conflict().await => continue,
                 Err(StoreError::Conflict) => {
@@ -293,59 +289,20 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             }
         }
     }
+}
 
-    /// Flushes one group document: its window if closed, its messages that wait.
-    pub(crate) async fn flush_group(
-        &self,
-        first: IncidentRecord,
-        now: Timestamp,
-        deadline: Instant,
-        outcome: &mut Outcome,
-    ) -> Result<(), NotifyError> {
-        let until = claim_until(now, deadline);
-        let key = first.key.clone();
-        let mut record = Some(first);
-        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
-        loop {
-            let (mut doc, version): (GroupDoc, u64) = decode(record.as_ref(), now);
-            let ids = doc.flush(now, until);
-            if ids.is_empty() && record.as_ref().and_then(|r| r.due_at) == doc.due() {
-                return Ok(());
-            }
-            match self.write_group(&key, &doc, version, now).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict) if retry.after_conflict().await => {
-                    record = self.store.get_incident(&key).await?;
-                    continue;
-                }
-                Err(StoreError::Conflict) => return Err(NotifyError::Contention),
-                Err(e) => return Err(e.into()),
-            }
-            return self
-                .deliver(&key, &doc.outgoing, &ids, now, deadline, outcome)
-                .await;
-        }
+impl HeldDoc for GroupDoc {
+    fn flush(&mut self, now: Timestamp, claim_until: Timestamp) -> Vec<String> {
+        GroupDoc::flush(self, now, claim_until)
     }
-
-    pub(crate) async fn write_group(
-        &self,
-        key: &str,
-        doc: &GroupDoc,
-        version: u64,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.store
-            .put_incident(
-                &IncidentRecord {
-                    key: key.to_string(),
-                    version: version + 1,
-                    doc: encode(doc),
-                    due_at: doc.due(),
-                    expires_at: now + retention(),
-                },
-                version,
-            )
-            .await
+    fn due(&self) -> Option<Timestamp> {
+        GroupDoc::due(self)
+    }
+    fn outgoing(&self) -> &[Outgoing] {
+        &self.outgoing
+    }
+    fn expires_at(&self, now: Timestamp) -> Timestamp {
+        now + retention()
     }
 }
 

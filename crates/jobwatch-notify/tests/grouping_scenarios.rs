@@ -5,90 +5,36 @@
 //! a lone alert is posted as its own message after the window; a duplicate posts nothing; and
 //! only what posts at once is grouped.
 
-use std::sync::Mutex;
-use std::time::{Duration as StdDuration, Instant};
+mod support;
 
-use jiff::{SignedDuration, Timestamp};
+use std::ops::Deref;
+
+use jiff::SignedDuration;
 use jobwatch_core::{AlertEvent, AlertKind, Duration, JobSummary, PingSource, Severity};
-use jobwatch_notify::{
-    Action, DeliveryError, FlushReport, Incoming, Notifier, Outcome, Policy, Route, Sender,
-};
-use jobwatch_sqlite::SqliteStore;
+use jobwatch_notify::{Action, FlushReport, Policy, Route};
 use jobwatch_store::Outbox;
-use jobwatch_testkit::slack::check_slack_limits;
 use serde_json::Value;
-
-/// A Slack that records what it was sent.
-#[derive(Default)]
-struct Recorder {
-    sent: Mutex<Vec<(Route, Value)>>,
-}
-
-impl Sender for Recorder {
-    async fn send(
-        &self,
-        route: Route,
-        payload: &Value,
-        _deadline: Instant,
-    ) -> Result<(), DeliveryError> {
-        self.sent
-            .lock()
-            .expect("lock")
-            .push((route, payload.clone()));
-        Ok(())
-    }
-}
-
-struct World {
-    store: SqliteStore,
-    _dir: tempfile::TempDir,
-    slack: Recorder,
-    policy: Policy,
-    environment: String,
-    start: Timestamp,
-}
-
-fn header(payload: &Value) -> String {
-    payload["attachments"][0]["blocks"][0]["text"]["text"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
+use support::{Bench, header};
 
 /// Every text of a payload, to look for job names in.
 fn all_text(payload: &Value) -> String {
     payload.to_string()
 }
 
+/// The bench of one environment, with alerts of jobs in groups and on hosts.
+struct World(Bench);
+
+impl Deref for World {
+    type Target = Bench;
+
+    fn deref(&self) -> &Bench {
+        &self.0
+    }
+}
+
 impl World {
     fn new(environment: &str, policy: Policy) -> World {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path().join("jobwatch.db")).expect("store");
-        World {
-            store,
-            _dir: dir,
-            slack: Recorder::default(),
-            policy,
-            environment: environment.to_string(),
-            start: "2026-01-15T03:00:00Z".parse().expect("time"),
-        }
-    }
-
-    fn at(&self, secs: i64) -> Timestamp {
-        self.start + SignedDuration::from_secs(secs)
-    }
-
-    fn notifier(&self) -> Notifier<'_, SqliteStore, Recorder> {
-        Notifier {
-            store: &self.store,
-            sender: &self.slack,
-            policy: &self.policy,
-            environment: &self.environment,
-        }
-    }
-
-    fn deadline() -> Instant {
-        Instant::now() + StdDuration::from_secs(30)
+        World(Bench::new(environment, policy))
     }
 
     fn event(
@@ -118,37 +64,9 @@ impl World {
         event.with_id()
     }
 
-    async fn send(&self, event: &AlertEvent, secs: i64) -> Outcome {
-        self.notifier()
-            .handle(
-                &Incoming::alert(event.clone()),
-                self.at(secs),
-                Self::deadline(),
-            )
-            .await
-            .expect("handled")
-    }
-
-    async fn flush(&self, secs: i64) -> FlushReport {
-        self.notifier()
-            .flush_due(self.at(secs), Self::deadline())
-            .await
-            .expect("flushed")
-    }
-
-    fn messages(&self) -> Vec<Value> {
-        let sent = self.slack.sent.lock().expect("lock");
-        for (_, payload) in sent.iter() {
-            assert_eq!(check_slack_limits(payload), Ok(()), "{payload}");
-        }
-        sent.iter()
-            .filter(|(r, _)| *r == Route::Slack)
-            .map(|(_, p)| p.clone())
-            .collect()
-    }
-
-    fn posted(&self) -> Vec<String> {
-        self.messages().iter().map(header).collect()
+    /// What reached the environment's webhook (each checked against Slack's limits).
+    fn slack_messages(&self) -> Vec<Value> {
+        self.messages(Route::Slack)
     }
 }
 
@@ -185,7 +103,7 @@ async fn ten_jobs_missing_together_make_one_message_and_their_recoveries_another
     );
     assert!(prod.posted().is_empty());
     assert_eq!(prod.flush(35).await.delivered, 1, "the window closed");
-    let messages = prod.messages();
+    let messages = prod.slack_messages();
     assert_eq!(
         prod.posted(),
         ["🔴 10 jobs missed their runs (group db-hosts)"]
@@ -239,7 +157,7 @@ async fn a_lone_missed_job_gets_its_own_message_after_the_window() {
     assert_eq!(prod.posted(), ["⏰ heartbeat did not run"]);
     // Exactly the message it would have had on its own.
     assert_eq!(
-        prod.messages()[0],
+        prod.slack_messages()[0],
         jobwatch_notify::render_slack(&event),
         "a group of one is the alert's own message"
     );
@@ -318,7 +236,7 @@ async fn a_storm_is_cut_to_fit_slack() {
         prod.send(&event, 0).await;
     }
     prod.flush(30).await;
-    let messages = prod.messages();
+    let messages = prod.slack_messages();
     assert_eq!(messages.len(), 1);
     assert_eq!(
         header(&messages[0]),

@@ -5,64 +5,28 @@
 //! occurrence; a recovery always arrives; a message Slack could not take is kept and flushed
 //! later; the same alert delivered twice is posted once.
 
-use std::sync::Mutex;
-use std::time::{Duration as StdDuration, Instant};
+mod support;
 
-use jiff::{SignedDuration, Timestamp};
+use std::ops::Deref;
+
 use jobwatch_core::{AlertEvent, AlertKind, JobSummary, Severity};
-use jobwatch_notify::{
-    Action, DeliveryError, FlushReport, Incoming, Notifier, Outcome, Policy, Route, Sender,
-    SnsRecord, classify,
-};
-use jobwatch_sqlite::SqliteStore;
+use jobwatch_notify::{Action, FlushReport, Outcome, Policy, Route, SnsRecord, classify};
 use jobwatch_store::IncidentStore;
 use serde_json::{Value, json};
+use support::{Bench, header};
 
-/// A Slack that records what it was sent, and fails the next posts when told to.
-#[derive(Default)]
-struct Recorder {
-    sent: Mutex<Vec<(Route, Value)>>,
-    fail_next: Mutex<u32>,
-}
-
-impl Sender for Recorder {
-    async fn send(
-        &self,
-        route: Route,
-        payload: &Value,
-        _deadline: Instant,
-    ) -> Result<(), DeliveryError> {
-        let mut fail = self.fail_next.lock().expect("lock");
-        if *fail > 0 {
-            *fail -= 1;
-            return Err(DeliveryError::GaveUp {
-                attempts: 3,
-                last: "HTTP 500 rollup_error".into(),
-            });
-        }
-        self.sent
-            .lock()
-            .expect("lock")
-            .push((route, payload.clone()));
-        Ok(())
-    }
-}
-
+/// The bench of one environment, numbering the runs its alerts are about.
 struct World {
-    store: SqliteStore,
-    _dir: tempfile::TempDir,
-    slack: Recorder,
-    policy: Policy,
-    environment: String,
-    start: Timestamp,
+    bench: Bench,
     next_run: u32,
 }
 
-fn header(payload: &Value) -> String {
-    payload["attachments"][0]["blocks"][0]["text"]["text"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
+impl Deref for World {
+    type Target = Bench;
+
+    fn deref(&self) -> &Bench {
+        &self.bench
+    }
 }
 
 impl World {
@@ -72,34 +36,10 @@ impl World {
         policy
             .group_window
             .get_or_insert(jobwatch_core::Duration::from_secs(0));
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path().join("jobwatch.db")).expect("store");
         World {
-            store,
-            _dir: dir,
-            slack: Recorder::default(),
-            policy,
-            environment: environment.to_string(),
-            start: "2026-01-15T03:00:00Z".parse().expect("time"),
+            bench: Bench::new(environment, policy),
             next_run: 0,
         }
-    }
-
-    fn at(&self, secs: i64) -> Timestamp {
-        self.start + SignedDuration::from_secs(secs)
-    }
-
-    fn notifier(&self) -> Notifier<'_, SqliteStore, Recorder> {
-        Notifier {
-            store: &self.store,
-            sender: &self.slack,
-            policy: &self.policy,
-            environment: &self.environment,
-        }
-    }
-
-    fn deadline() -> Instant {
-        Instant::now() + StdDuration::from_secs(30)
     }
 
     fn event(&mut self, kind: AlertKind, job: &str, severity: Severity, secs: i64) -> AlertEvent {
@@ -120,17 +60,6 @@ impl World {
             event.exit_code = Some(1);
         }
         event.with_id()
-    }
-
-    async fn send(&self, event: &AlertEvent, secs: i64) -> Outcome {
-        self.notifier()
-            .handle(
-                &Incoming::alert(event.clone()),
-                self.at(secs),
-                Self::deadline(),
-            )
-            .await
-            .expect("handled")
     }
 
     async fn alert(
@@ -157,32 +86,9 @@ impl World {
             ..SnsRecord::default()
         });
         self.notifier()
-            .handle(&incoming, self.at(secs), Self::deadline())
+            .handle(&incoming, self.at(secs), Bench::deadline())
             .await
             .expect("handled")
-    }
-
-    async fn flush(&self, secs: i64) -> FlushReport {
-        self.notifier()
-            .flush_due(self.at(secs), Self::deadline())
-            .await
-            .expect("flushed")
-    }
-
-    /// Headers of what reached the environment's webhook, in order.
-    fn posted(&self) -> Vec<String> {
-        self.messages(Route::Slack).iter().map(header).collect()
-    }
-
-    fn messages(&self, route: Route) -> Vec<Value> {
-        self.slack
-            .sent
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(r, _)| *r == route)
-            .map(|(_, p)| p.clone())
-            .collect()
     }
 }
 
