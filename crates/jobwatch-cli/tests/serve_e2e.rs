@@ -24,6 +24,9 @@ fn start_grouping_server(slack_url: &str, group_window: &str) -> ServeProcess {
         &[
             ("JOBWATCH_SLACK_WEBHOOK", slack_url),
             ("JOBWATCH_GROUP_WINDOW", group_window),
+            // A recovery right after its outage is held to watch for flapping, for at most the
+            // fatigue window: 2 s here, so the scenarios see it promptly.
+            ("JOBWATCH_FATIGUE_WINDOW", "2s"),
         ],
     )
 }
