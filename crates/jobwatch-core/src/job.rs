@@ -534,11 +534,11 @@ mod tests {
             ),
             (
                 r#"{"every": "1h", "flap_window": "30s"}"#,
-                "`flap_window` must be between 1m and 24h",
+                "`flap_window` must be between 1m and 1d",
             ),
             (
                 r#"{"every": "1h", "flap_stable": "2d"}"#,
-                "`flap_stable` must be between 1m and 24h",
+                "`flap_stable` must be between 1m and 1d",
             ),
         ];
         for (json, reason) in refused {
