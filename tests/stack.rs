@@ -73,8 +73,13 @@ async fn the_three_lambdas_take_a_failure_a_miss_and_an_alarm_to_slack() {
     let swept = sweeper.invoke(scheduled_event()).await;
     assert!(swept["alerts"].as_u64().unwrap_or_default() >= 1, "{swept}");
     let event = tap.next_event("\"kind\":\"missed\"").await;
-    formatter.invoke(event).await;
-    slack_message_with(slack, &["heartbeat"]).await;
+    let handled = formatter.invoke(event).await;
+    // A missed alert waits for the grouping window (other jobs missing with it would share
+    // its message); the next invocation after it posts it, alone, as its own message.
+    assert_eq!(handled["actions"]["grouped"], 1, "{handled}");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    formatter.invoke(json!({ "Records": [] })).await;
+    slack_message_with(slack, &["heartbeat", "did not run"]).await;
 
     // 3. A CloudWatch alarm on the topic (CloudWatch's own notification) is formatted.
     let alarm_name = "jobwatch-prod-sweeper-heartbeat";

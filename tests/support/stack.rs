@@ -31,6 +31,9 @@ pub struct Running {
     pub process: LambdaProcess,
 }
 
+/// The grouping window of the functions of a test stack.
+pub const GROUP_WINDOW: &str = "1s";
+
 impl Running {
     async fn start(function: Function, deployment: &Deployment<'_>, log_filter: &str) -> Running {
         let proxy = CountingProxy::recording().await;
@@ -40,6 +43,14 @@ impl Running {
             jobwatch_aws::lambda::LOG_VARIABLE.to_string(),
             log_filter.to_string(),
         ));
+        if function.variable("JOBWATCH_GROUP_WINDOW").is_some() {
+            // Grouping as deployed, with a window of 1 s instead of 30 s, so a scenario
+            // waits a second, not half a minute, for a held missed alert.
+            env.push((
+                "JOBWATCH_GROUP_WINDOW".to_string(),
+                GROUP_WINDOW.to_string(),
+            ));
+        }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let process = LambdaProcess::spawn(
             &workspace_binary(function.binary),

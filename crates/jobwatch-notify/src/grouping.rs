@@ -16,16 +16,13 @@
 
 use jiff::{SignedDuration, Timestamp};
 use jobwatch_core::{AlertEvent, AlertKind, Duration};
-use jobwatch_store::{ConflictRetry, Store, StoreError};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dispatch::{HeldDoc, MAX_ATTEMPTS, Notifier, Sender, Sent, decode};
 use crate::incoming::{Incoming, Notice};
 use crate::policy::{Delivery, Policy};
 use crate::render::group::{group_console_line, group_line, render_group};
-use crate::slack::DeliveryError;
-use crate::stored::{Outgoing, Route, SubjectDoc, retention};
+pub use crate::stored::{GroupDoc, GroupLine, OpenGroup};
+use crate::stored::{Outgoing, Route, SubjectDoc};
 
 /// Lines one group keeps (all are counted).
 pub const GROUP_LINES_KEPT: usize = 200;
@@ -72,25 +69,6 @@ pub fn delivery(policy: &Policy, notice: &Notice, delivery: Delivery) -> Deliver
     }
 }
 
-/// One alert in a group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GroupLine {
-    /// The alert's id.
-    pub id: String,
-    pub environment: String,
-    pub recovery: bool,
-    /// What the group is keyed by ([`group_of`]).
-    pub by: String,
-    pub name: String,
-    pub job: String,
-    pub kind: String,
-    /// mrkdwn, escaped.
-    pub text: String,
-    /// The alert's own message, posted if it stays alone (dropped once it has company).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub own: Option<Value>,
-}
-
 impl GroupLine {
     pub fn new(event: &AlertEvent, own: Value) -> GroupLine {
         let (by, name) = group_of(event);
@@ -119,35 +97,6 @@ impl GroupLine {
             self.environment, self.by, self.name
         )
     }
-}
-
-/// The open window of a group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OpenGroup {
-    pub start: Timestamp,
-    pub end: Timestamp,
-    #[serde(default)]
-    pub lines: Vec<GroupLine>,
-    /// Lines beyond those kept, counted.
-    #[serde(default)]
-    pub more: u64,
-}
-
-/// One group's state: its open window, the ids it took, its messages not yet delivered.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct GroupDoc {
-    pub environment: String,
-    pub recovery: bool,
-    pub by: String,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub open: Option<OpenGroup>,
-    #[serde(default)]
-    pub grouped: Vec<String>,
-    #[serde(default)]
-    pub next_message: u64,
-    #[serde(default)]
-    pub outgoing: Vec<Outgoing>,
 }
 
 impl GroupDoc {
@@ -257,52 +206,6 @@ pub(crate) fn wrap(doc: &mut SubjectDoc, incoming: &Incoming, ids: &[String]) {
     {
         let own = std::mem::take(&mut outgoing.payload);
         outgoing.payload = serde_json::to_value(GroupLine::new(event, own)).unwrap_or(Value::Null);
-    }
-}
-
-impl<S: Store, T: Sender> Notifier<'_, S, T> {
-    /// Appends an alert's line to its group (the delivery of a [`Route::Group`] message).
-    pub(crate) async fn add_to_group(&self, message: &Outgoing, now: Timestamp) -> Sent {
-        let Ok(line) = serde_json::from_value::<GroupLine>(message.payload.clone()) else {
-            return Sent::Rejected(DeliveryError::Rejected {
-                status: 0,
-                reason: "unreadable group line".into(),
-            });
-        };
-        let key = line.key();
-        let window = self.policy.grouping_window();
-        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
-        loop {
-            let record = match self.store.get_incident(&key).await {
-                Ok(record) => record,
-                Err(e) => return Sent::Failed(e.to_string()),
-            };
-            let (mut doc, version): (GroupDoc, u64) = decode(record.as_ref(), now);
-            doc.add(line.clone(), message.created_at, window, now);
-            match self.write_held(&key, &doc, version, now).await {
-                Ok(()) => return Sent::Delivered,
-                Err(StoreError::Conflict) if retry.after_conflict().await => continue,
-                Err(StoreError::Conflict) => {
-                    return Sent::Failed("the group could not be written".into());
-                }
-                Err(e) => return Sent::Failed(e.to_string()),
-            }
-        }
-    }
-}
-
-impl HeldDoc for GroupDoc {
-    fn flush(&mut self, now: Timestamp, claim_until: Timestamp) -> Vec<String> {
-        GroupDoc::flush(self, now, claim_until)
-    }
-    fn due(&self) -> Option<Timestamp> {
-        GroupDoc::due(self)
-    }
-    fn outgoing(&self) -> &[Outgoing] {
-        &self.outgoing
-    }
-    fn expires_at(&self, now: Timestamp) -> Timestamp {
-        now + retention()
     }
 }
 

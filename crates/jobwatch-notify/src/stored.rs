@@ -136,6 +136,56 @@ pub struct DigestLine {
     pub recovery: bool,
 }
 
+// The documents of `crate::grouping`: one group of simultaneous trouble, held like a digest.
+
+/// One alert in a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupLine {
+    /// The alert's id.
+    pub id: String,
+    pub environment: String,
+    pub recovery: bool,
+    /// What the group is keyed by (`crate::grouping::group_of`).
+    pub by: String,
+    pub name: String,
+    pub job: String,
+    pub kind: String,
+    /// mrkdwn, escaped.
+    pub text: String,
+    /// The alert's own message, posted if it stays alone (dropped once it has company).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own: Option<Value>,
+}
+
+/// The open window of a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenGroup {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    #[serde(default)]
+    pub lines: Vec<GroupLine>,
+    /// Lines beyond those kept, counted.
+    #[serde(default)]
+    pub more: u64,
+}
+
+/// One group's state: its open window, the ids it took, its messages not yet delivered.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GroupDoc {
+    pub environment: String,
+    pub recovery: bool,
+    pub by: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<OpenGroup>,
+    #[serde(default)]
+    pub grouped: Vec<String>,
+    #[serde(default)]
+    pub next_message: u64,
+    #[serde(default)]
+    pub outgoing: Vec<Outgoing>,
+}
+
 impl SubjectDoc {
     pub fn has_seen(&self, id: &str) -> bool {
         self.seen.iter().any(|s| s.id == id)

@@ -5,8 +5,8 @@ use jobwatch_core::timefmt::at_in;
 use jobwatch_core::{AlertEvent, AlertKind, Duration};
 use serde_json::Value;
 
-use crate::grouping::{GroupDoc, OpenGroup};
 use crate::message::{GREEN, Message, environment_colour, escape, when, window_words};
+use crate::stored::{GroupDoc, OpenGroup};
 
 /// Job lines shown in one message; the rest are counted ("and N more"), which keeps even a
 /// storm of hundreds well within Slack's block and text limits.

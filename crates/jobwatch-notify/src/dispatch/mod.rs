@@ -120,35 +120,10 @@ pub struct Notifier<'a, S, T> {
     pub environment: &'a str,
 }
 
+mod held;
+
 pub(crate) fn encode<D: serde::Serialize>(doc: &D) -> String {
     serde_json::to_string(doc).unwrap_or_else(|_| "{}".into())
-}
-
-/// A stored document that holds messages for a later flush (a staging digest, a group of
-/// simultaneous trouble): flushed and written one way.
-pub(crate) trait HeldDoc: serde::Serialize + serde::de::DeserializeOwned + Default {
-    /// Closes the window once it has passed, queueing its message; claims what waits.
-    fn flush(&mut self, now: Timestamp, claim_until: Timestamp) -> Vec<String>;
-    /// When it must be flushed next.
-    fn due(&self) -> Option<Timestamp>;
-    fn outgoing(&self) -> &[Outgoing];
-    /// When the store may forget it.
-    fn expires_at(&self, now: Timestamp) -> Timestamp;
-}
-
-impl HeldDoc for DigestDoc {
-    fn flush(&mut self, now: Timestamp, claim_until: Timestamp) -> Vec<String> {
-        DigestDoc::flush(self, now, claim_until)
-    }
-    fn due(&self) -> Option<Timestamp> {
-        DigestDoc::due(self)
-    }
-    fn outgoing(&self) -> &[Outgoing] {
-        &self.outgoing
-    }
-    fn expires_at(&self, _now: Timestamp) -> Timestamp {
-        self.end + state::retention()
-    }
 }
 
 /// A record's document, or a fresh one when it is missing, expired or unreadable.
@@ -329,40 +304,6 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         }
     }
 
-    /// Flushes one document that holds messages for later (a digest, a group): its window
-    /// if closed, its messages that wait.
-    pub(crate) async fn flush_held<D: HeldDoc>(
-        &self,
-        first: IncidentRecord,
-        now: Timestamp,
-        deadline: Instant,
-        outcome: &mut Outcome,
-    ) -> Result<(), NotifyError> {
-        let until = claim_until(now, deadline);
-        let key = first.key.clone();
-        let mut record = Some(first);
-        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
-        loop {
-            let (mut doc, version): (D, u64) = decode(record.as_ref(), now);
-            let ids = doc.flush(now, until);
-            if ids.is_empty() && record.as_ref().and_then(|r| r.due_at) == doc.due() {
-                return Ok(());
-            }
-            match self.write_held(&key, &doc, version, now).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict) if retry.after_conflict().await => {
-                    record = self.store.get_incident(&key).await?;
-                    continue;
-                }
-                Err(StoreError::Conflict) => return Err(NotifyError::Contention),
-                Err(e) => return Err(e.into()),
-            }
-            return self
-                .deliver(&key, doc.outgoing(), &ids, now, deadline, outcome)
-                .await;
-        }
-    }
-
     async fn write_subject(
         &self,
         key: &str,
@@ -378,27 +319,6 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                     doc: encode(doc),
                     due_at: doc.due(self.policy),
                     expires_at: now + state::retention(),
-                },
-                version,
-            )
-            .await
-    }
-
-    pub(crate) async fn write_held<D: HeldDoc>(
-        &self,
-        key: &str,
-        doc: &D,
-        version: u64,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.store
-            .put_incident(
-                &IncidentRecord {
-                    key: key.to_string(),
-                    version: version + 1,
-                    doc: encode(doc),
-                    due_at: doc.due(),
-                    expires_at: doc.expires_at(now),
                 },
                 version,
             )
