@@ -84,7 +84,8 @@ pub struct Rule {
 pub enum Class {
     /// Something is wrong (a job alert, an alarm in ALARM or INSUFFICIENT_DATA, a message).
     Problem,
-    /// Something is right again (`recovered`, an alarm back to OK): never held back.
+    /// Something is right again (`recovered`, an alarm back to OK): never counted as a repeat
+    /// (a job's recovery may wait a little for flapping control or grouping, never lost).
     Recovery,
     /// Asked-for information (the daily report): never held back, never digested.
     Info,
