@@ -249,6 +249,62 @@ async fn pause_and_resume_through_the_admin_api() {
     );
 }
 
+/// A value echoed in an error is cut to 40 characters, and no reason is longer than a line
+/// (600 characters), however long what was sent: a 5,000-digit limit, slug, run id, exit
+/// status or field name.
+#[tokio::test]
+async fn long_values_are_shortened_where_an_error_echoes_them() {
+    let server = Server::new();
+    server.with_backup_job().await;
+    let auth: &[(&str, &str)] = &[AUTH];
+    let digits = "9".repeat(5_000);
+    let forty_nines = "9".repeat(40);
+    let (status, body, _) = server
+        .call(
+            "GET",
+            &format!("/api/v1/jobs/backup/runs?limit={digits}"),
+            auth,
+            b"",
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body.as_str()),
+        (
+            400,
+            format!("invalid limit '{forty_nines}…': must be 1-1000").as_str()
+        )
+    );
+    let long_field = format!(r#"{{"every": "1h", "{}": 1}}"#, "f".repeat(5_000));
+    let cases = [
+        (
+            "GET",
+            format!("/api/v1/jobs/backup/runs/{digits}"),
+            String::new(),
+        ),
+        (
+            "GET",
+            format!("/api/v1/jobs/{}", "a".repeat(5_000)),
+            String::new(),
+        ),
+        (
+            "GET",
+            format!("/ping/test-ping-key/backup/{digits}"),
+            String::new(),
+        ),
+        ("PUT", "/api/v1/jobs/x".to_string(), long_field),
+    ];
+    for (method, uri, body) in cases {
+        let (status, reason, _) = server.call(method, &uri, auth, body.as_bytes()).await;
+        assert!(status.is_client_error(), "{method} {uri:.60}: {status}");
+        assert!(
+            reason.chars().count() <= 601 && !reason.contains('\n'),
+            "{method} {uri:.60}: {} characters: {reason:.200}",
+            reason.chars().count()
+        );
+        assert!(!reason.contains(&"9".repeat(41)), "{reason:.200}");
+    }
+}
+
 /// method, URI, headers, body, expected status, expected reason.
 type Case<'a> = (
     &'a str,

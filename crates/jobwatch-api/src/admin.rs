@@ -317,7 +317,10 @@ async fn runs<S: Store>(api: &Api<S>, slug: &Slug, query: Option<&str>) -> Resul
                 .ok_or_else(|| {
                     text(
                         StatusCode::BAD_REQUEST,
-                        &format!("invalid limit '{value}': must be 1-{MAX_RUNS_LIMIT}"),
+                        &format!(
+                            "invalid limit '{}': must be 1-{MAX_RUNS_LIMIT}",
+                            jobwatch_core::text::shorten(&value)
+                        ),
                     )
                 })?;
         }
@@ -345,7 +348,7 @@ async fn run<S: Store>(api: &Api<S>, slug: &Slug, run_id: &str) -> Result<Reply,
             StatusCode::NOT_FOUND,
             &format!(
                 "run '{}' of job '{slug}' not found (not among its latest {MAX_RUNS_LIMIT} runs)",
-                run_id.chars().take(64).collect::<String>()
+                jobwatch_core::text::shorten(run_id)
             ),
         )),
     }

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use jiff::Timestamp;
+use jobwatch_core::text::shorten;
 use jobwatch_core::{JobSpec, Ping, PingEvent, PingSource, Slug};
 use jobwatch_store::{EngineError, JobLookup, Store};
 
@@ -56,25 +57,16 @@ fn parse_suffix(s: &str) -> Result<PingEvent, (StatusCode, String)> {
             Ok(code) => Ok(PingEvent::Exit(code)),
             Err(_) => Err((
                 StatusCode::BAD_REQUEST,
-                format!("invalid exit status '{}': must be 0-255", short(s)),
+                format!("invalid exit status '{}': must be 0-255", shorten(s)),
             )),
         },
         _ => Err((
             StatusCode::BAD_REQUEST,
             format!(
                 "unknown ping suffix '{}': use /start, /fail, /log or /<exit-status 0-255>",
-                short(s)
+                shorten(s)
             ),
         )),
-    }
-}
-
-fn short(s: &str) -> String {
-    let cut: String = s.chars().take(40).collect();
-    if cut.len() < s.len() {
-        format!("{cut}…")
-    } else {
-        cut
     }
 }
 
@@ -94,7 +86,7 @@ fn parse_query(query: Option<&str>) -> Result<Query, (StatusCode, String)> {
                 let rid = uuid::Uuid::try_parse(&value).map_err(|_| {
                     (
                         StatusCode::BAD_REQUEST,
-                        format!("invalid rid '{}': must be a UUID", short(&value)),
+                        format!("invalid rid '{}': must be a UUID", shorten(&value)),
                     )
                 })?;
                 parsed.rid = Some(rid.hyphenated().to_string());

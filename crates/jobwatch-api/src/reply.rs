@@ -9,9 +9,14 @@ use http::{Response, StatusCode};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyOverflow;
 
-/// A plain-text response: `reason` is one line.
+/// The longest reason a response carries: values quoted in it are cut to 40 characters where
+/// they are quoted, and this bounds the rest (a library's message quoting a whole field name).
+pub const MAX_REASON_CHARS: usize = 600;
+
+/// A plain-text response: `reason`, as one line of at most [`MAX_REASON_CHARS`] characters.
 pub fn text(status: StatusCode, reason: &str) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(reason.to_string()));
+    let reason = jobwatch_core::text::one_line(reason, MAX_REASON_CHARS);
+    let mut response = Response::new(Bytes::from(reason));
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,

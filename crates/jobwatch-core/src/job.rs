@@ -28,7 +28,7 @@ impl Slug {
         if valid {
             Ok(Slug(s.to_string()))
         } else {
-            Err(JobError::BadSlug(truncate_for_message(s)))
+            Err(JobError::BadSlug(crate::text::shorten(s)))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -47,14 +47,6 @@ impl<'de> Deserialize<'de> for Slug {
         let s = String::deserialize(d)?;
         Slug::parse(&s).map_err(serde::de::Error::custom)
     }
-}
-
-fn truncate_for_message(s: &str) -> String {
-    let mut out: String = s.chars().take(40).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
 }
 
 /// How loudly a job's alerts should be announced.
@@ -230,19 +222,11 @@ pub fn check_group(name: &str) -> Result<(), JobError> {
     if valid {
         Ok(())
     } else {
-        Err(JobError::BadGroup(shorten(name)))
+        Err(JobError::BadGroup(crate::text::shorten(name)))
     }
 }
 
 const MAX_GROUP_LEN: usize = 64;
-
-/// At most 40 characters of a value echoed in an error.
-fn shorten(value: &str) -> String {
-    match value.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}...", &value[..cut]),
-        None => value.to_string(),
-    }
-}
 
 pub const DEFAULT_GRACE: Duration = Duration::from_mins(5);
 pub const DEFAULT_MAX_RUNTIME: Duration = Duration::from_hours(1);

@@ -79,7 +79,7 @@ const ABBREVIATIONS: &[(&[&str], &str, Option<i8>)] = &[
 
 /// The time zone a job's `tz` names, or why the name is refused.
 pub fn time_zone(name: &str) -> Result<TimeZone, ZoneError> {
-    let shown = || shortened(name);
+    let shown = || crate::text::shorten(name);
     let upper = name.to_ascii_uppercase();
     if let Some(minutes) = fixed_offset_minutes(&upper) {
         let fixed = (minutes % 60 == 0)
@@ -115,17 +115,7 @@ pub fn time_zone(name: &str) -> Result<TimeZone, ZoneError> {
 /// Any name the tz database knows, abbreviations included: for definitions stored before
 /// abbreviations were refused, so they keep loading (and firing as they always did).
 pub fn stored_time_zone(name: &str) -> Result<TimeZone, ZoneError> {
-    TimeZone::get(name).map_err(|_| ZoneError::Unknown(shortened(name)))
-}
-
-/// The name as an error shows it: user input, so cut to a length that fits a line (the
-/// longest IANA name has 32 characters).
-fn shortened(name: &str) -> String {
-    let mut out: String = name.chars().take(40).collect();
-    if out.len() < name.len() {
-        out.push('…');
-    }
-    out
+    TimeZone::get(name).map_err(|_| ZoneError::Unknown(crate::text::shorten(name)))
 }
 
 /// Minutes east of UTC for `UTC+5`, `GMT-03:00`, `UT+0530`, `GMT0`, `+05:00` and the like

@@ -245,7 +245,7 @@ impl Policy {
                 .ok_or_else(|| {
                     format!(
                         "JOBWATCH_FLAP_THRESHOLD must be a count from 0 (off) to {MAX_FLAP_THRESHOLD}, not {:?}",
-                        shorten(&n)
+                        jobwatch_core::text::shorten(&n)
                     )
                 })?;
         }
@@ -299,17 +299,9 @@ fn parse_duration(name: &str, text: &str) -> Result<Duration, String> {
     text.parse::<Duration>().map_err(|_| {
         format!(
             "{name} must be a duration such as 5m, not {:?}",
-            shorten(text)
+            jobwatch_core::text::shorten(text)
         )
     })
-}
-
-/// At most 40 characters of a value echoed in an error.
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_string(),
-    }
 }
 
 #[cfg(test)]
