@@ -16,7 +16,8 @@ use jiff::Timestamp;
 use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret, generate_key};
 use jobwatch_core::Duration;
 use jobwatch_notify::{
-    Class, Delivery, Incoming, Notifier, Policy, SlackClient, Webhooks, console_line,
+    Class, Delivery, DeliveryError, Incoming, Notifier, Policy, Route, Sender, SlackClient,
+    Webhooks, console_line,
 };
 use jobwatch_sqlite::SqliteStore;
 use jobwatch_store::{AlertOutlet, Engine, Handover, Settings, Store, StoredAlert};
@@ -105,8 +106,25 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    // Everything a user typed is checked before anything is bound, created or printed.
+    let slack_webhook = webhook_url("--slack-webhook", args.slack_webhook.as_deref())?;
+    let escalation_webhook =
+        webhook_url("--escalation-webhook", args.escalation_webhook.as_deref())?;
+    if let Some(url) = &args.public_url {
+        public_url_check(url)?;
+    }
+    let (report_schedule, report_day) =
+        report_schedule(args.report_at.as_deref(), &args.report_tz)?.unzip();
     let store = SqliteStore::open(&args.data)
         .with_context(|| format!("opening the database {}", args.data.display()))?;
+    // The address before the keys: a key generated on first start is printed once, so a
+    // start that cannot listen must not get as far as generating (and losing) it.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .context("reading the listening address")?;
     let api_key = key(&store, "api_key_hash", args.api_key.as_deref(), "API key").await?;
     let ping_key = key(
         &store,
@@ -122,34 +140,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
     })
     .map_err(|e| anyhow::anyhow!(e))?;
     policy.debug = args.debug;
-    let webhook = |url: &Option<String>| -> Result<Option<SlackClient>> {
-        match url {
-            Some(url) if !url.trim().is_empty() => Ok(Some(
-                SlackClient::new(url.trim()).context("setting up the Slack client")?,
-            )),
-            _ => Ok(None),
-        }
+    let webhook = |url: Option<String>| -> Result<Option<SlackClient>> {
+        url.map(|url| SlackClient::new(url).context("setting up the Slack client"))
+            .transpose()
     };
-    let slack = match webhook(&args.slack_webhook)? {
+    let slack = match webhook(slack_webhook)? {
         Some(main) => Some(Webhooks {
             main,
-            escalation: webhook(&args.escalation_webhook)?,
+            escalation: webhook(escalation_webhook)?,
         }),
         None => None,
     };
-
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    let address = listener
-        .local_addr()
-        .context("reading the listening address")?;
     let public_url = args
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let (report_schedule, report_day) =
-        report_schedule(args.report_at.as_deref(), &args.report_tz)?.unzip();
     let engine = Arc::new(
         Engine::new(store, args.env.clone())
             .with_public_url(public_url.clone())
@@ -187,7 +192,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         Arc::clone(&api),
         listener,
         stopped.clone(),
-        StdDuration::from_secs(10),
+        REQUEST_GRACE,
     ));
     let sweeper = tokio::spawn(sweep_loop(
         Arc::clone(&engine),
@@ -201,7 +206,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let delivery = tokio::spawn(delivery_loop(
         Arc::clone(&engine),
         Outlet {
-            slack,
+            slack: slack.map(|webhooks| UntilStopped {
+                webhooks,
+                stopped: stopped.clone(),
+            }),
             policy,
             environment: args.env.clone(),
         },
@@ -211,15 +219,87 @@ async fn serve(args: ServeArgs) -> Result<()> {
     shutdown_signal().await;
     say!("shutting down: finishing requests in flight");
     let _ = stop.send(true);
-    // The HTTP server first: every ping it accepted is committed before it returns.
-    let _ = http.await;
-    let _ = sweeper.await;
-    if let Some(reporter) = reporter {
-        let _ = reporter.await;
+    // Every task sees the stop at once: a Slack post in progress gives up (its alert stays
+    // in the outbox, delivered after the next start), so a stop takes well under
+    // SHUTDOWN_LIMIT whatever Slack does. Past it, what is left is cut: nothing acknowledged
+    // depends on it (a ping is answered only once committed).
+    let tasks = async {
+        let _ = http.await;
+        let _ = sweeper.await;
+        if let Some(reporter) = reporter {
+            let _ = reporter.await;
+        }
+        let _ = delivery.await;
+    };
+    if tokio::time::timeout(SHUTDOWN_LIMIT, tasks).await.is_err() {
+        tracing::warn!("stopping took longer than {SHUTDOWN_LIMIT:?}; stopped anyway");
     }
-    let _ = delivery.await;
     say!("stopped");
     Ok(())
+}
+
+/// The longest a stop takes (SIGTERM or Ctrl-C to exit), requests in flight included.
+const SHUTDOWN_LIMIT: StdDuration = StdDuration::from_millis(1_800);
+/// How long requests in flight may take to finish after a stop (pings take milliseconds).
+const REQUEST_GRACE: StdDuration = StdDuration::from_millis(1_500);
+
+/// The Slack webhooks, until the server stops: a post still retrying then gives up at once,
+/// as a retryable failure, so its message stays stored and is delivered after the next start.
+struct UntilStopped {
+    webhooks: Webhooks,
+    stopped: watch::Receiver<bool>,
+}
+
+impl Sender for UntilStopped {
+    async fn send(
+        &self,
+        route: Route,
+        payload: &serde_json::Value,
+        deadline: Instant,
+    ) -> Result<(), DeliveryError> {
+        let mut stopped = self.stopped.clone();
+        tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => Err(DeliveryError::GaveUp {
+                attempts: 0,
+                last: "jobwatch is stopping; delivered after the next start".into(),
+            }),
+            result = self.webhooks.send(route, payload, deadline) => result,
+        }
+    }
+}
+
+/// A webhook URL given on the command line: `None` when absent or empty. The URL is a
+/// credential, so an error names the option, never the value.
+fn webhook_url(option: &str, value: Option<&str>) -> Result<Option<String>> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match reqwest::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => {
+            Ok(Some(value.to_string()))
+        }
+        Ok(_) => anyhow::bail!(
+            "{option} is not an http(s) URL: give the Slack incoming webhook, https://hooks.slack.com/services/..."
+        ),
+        Err(e) => anyhow::bail!(
+            "{option} is not a URL ({e}): give the Slack incoming webhook, https://hooks.slack.com/services/..."
+        ),
+    }
+}
+
+/// `--public-url`: the base URL of links in alerts and ping URLs, so an http(s) URL.
+fn public_url_check(value: &str) -> Result<()> {
+    let shown = jobwatch_core::text::shorten(value);
+    match reqwest::Url::parse(value.trim()) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => Ok(()),
+        Ok(_) => anyhow::bail!(
+            "--public-url '{shown}' is not an http(s) URL: give the address people reach this server at, e.g. https://jobwatch.example.com"
+        ),
+        Err(e) => anyhow::bail!(
+            "--public-url '{shown}' is not a URL ({e}): give the address people reach this server at, e.g. https://jobwatch.example.com"
+        ),
+    }
 }
 
 /// The key given on the command line or in the environment; otherwise the one stored on
@@ -317,7 +397,7 @@ async fn sweep_loop<S: Store>(
 /// Where alerts go besides the console: Slack, through the environment policy and the
 /// alert-fatigue rules (the same code as the formatter Lambda).
 struct Outlet {
-    slack: Option<Webhooks>,
+    slack: Option<UntilStopped>,
     policy: Policy,
     environment: String,
 }
