@@ -24,8 +24,14 @@ fn alarm_notification(template: &Template, logical_id: &str) -> (String, String)
         deployment.set(function, name);
     }
     deployment
-        .set("FormatterDeadLetterQueue", "https://sqs.us-east-1.amazonaws.com/123456789012/dlq")
-        .set("FormatterDeadLetterQueue.QueueName", "jobwatch-prod-formatter-dlq");
+        .set(
+            "FormatterDeadLetterQueue",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
+        )
+        .set(
+            "FormatterDeadLetterQueue.QueueName",
+            "jobwatch-prod-formatter-dlq",
+        );
     let alarm = &template.resource(logical_id)["Properties"];
     let resolve = |value: &Value| {
         deployment
@@ -93,14 +99,21 @@ async fn the_monitors_own_alarms_reach_the_ops_subscriber_with_no_slack_secret()
 
         // The person subscribed to the ops topic hears of it, whatever the formatter does.
         let heard = stack.ops_tap.next_event(&name).await;
-        let notification: Value =
-            serde_json::from_str(heard["Records"][0]["Sns"]["Message"].as_str().unwrap_or("{}"))
-                .expect("the ops subscriber gets CloudWatch's JSON");
+        let notification: Value = serde_json::from_str(
+            heard["Records"][0]["Sns"]["Message"]
+                .as_str()
+                .unwrap_or("{}"),
+        )
+        .expect("the ops subscriber gets CloudWatch's JSON");
         assert_eq!(notification["AlarmName"], name.as_str());
         assert_eq!(notification["NewStateValue"], "ALARM");
         // And the alert topic has it too, for Slack once the formatter can post.
         stack.tap.next_event(&name).await;
     }
     // Nothing reached Slack: no secret, no webhook. The ops path needed neither.
-    assert!(stack.slack.messages().is_empty(), "{:?}", stack.slack.messages());
+    assert!(
+        stack.slack.messages().is_empty(),
+        "{:?}",
+        stack.slack.messages()
+    );
 }

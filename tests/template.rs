@@ -409,8 +409,8 @@ fn the_ops_topic_is_encrypted_publishable_by_alarms_and_optionally_subscribed() 
     let template = Template::load();
     let topic = &template.resource("OpsTopic")["Properties"];
     assert_eq!(topic["KmsMasterKeyId"], json!({"Ref": "AlertTopicKey"}));
-    let statement = &template.resource("OpsTopicPolicy")["Properties"]["PolicyDocument"]
-        ["Statement"][0];
+    let statement =
+        &template.resource("OpsTopicPolicy")["Properties"]["PolicyDocument"]["Statement"][0];
     assert_eq!(
         statement["Principal"]["Service"],
         "cloudwatch.amazonaws.com"
@@ -429,8 +429,14 @@ fn the_ops_topic_is_encrypted_publishable_by_alarms_and_optionally_subscribed() 
         let resource = template.resource(subscription);
         assert_eq!(resource["Condition"], condition, "{subscription}");
         assert_eq!(resource["Properties"]["Protocol"], protocol);
-        assert_eq!(resource["Properties"]["Endpoint"], json!({"Ref": parameter}));
-        assert_eq!(resource["Properties"]["TopicArn"], json!({"Ref": "OpsTopic"}));
+        assert_eq!(
+            resource["Properties"]["Endpoint"],
+            json!({"Ref": parameter})
+        );
+        assert_eq!(
+            resource["Properties"]["TopicArn"],
+            json!({"Ref": "OpsTopic"})
+        );
         assert_eq!(
             template.doc["Parameters"][parameter]["Default"], "",
             "{parameter} is optional"
@@ -449,7 +455,12 @@ fn the_ops_parameters_take_an_email_or_an_https_url_or_nothing() {
     for good in ["", "oncall@example.com", "team+jobwatch@ops.example.co.uk"] {
         assert!(email.is_match(good), "OpsEmail refuses {good:?}");
     }
-    for bad in ["oncall", "oncall@example", "on call@example.com", "a@b@c.com"] {
+    for bad in [
+        "oncall",
+        "oncall@example",
+        "on call@example.com",
+        "a@b@c.com",
+    ] {
         assert!(!email.is_match(bad), "OpsEmail accepts {bad:?}");
     }
     let https = parameter_pattern(&template, "OpsHttpsEndpoint");
@@ -460,7 +471,12 @@ fn the_ops_parameters_take_an_email_or_an_https_url_or_nothing() {
     ] {
         assert!(https.is_match(good), "OpsHttpsEndpoint refuses {good:?}");
     }
-    for bad in ["http://example.com/sns", "example.com", "https://", "https://a b"] {
+    for bad in [
+        "http://example.com/sns",
+        "example.com",
+        "https://",
+        "https://a b",
+    ] {
         assert!(!https.is_match(bad), "OpsHttpsEndpoint accepts {bad:?}");
     }
 }
@@ -575,7 +591,8 @@ fn parameter_pattern(template: &Template, parameter: &str) -> regex_lite::Regex 
 
 /// Every IANA zone name `text` mentions, and every value given to `ReportTimeZone=`.
 fn zones_mentioned(text: &str) -> BTreeSet<String> {
-    let areas = "Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc";
+    let areas =
+        "Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc";
     let named = regex_lite::Regex::new(&format!(
         r"\b(?:{areas})/[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)?"
     ))
@@ -617,7 +634,15 @@ fn report_time_zone_is_checked_at_deploy_time_against_iana_names() {
     }
     // What the pattern stops before anything is created.
     for wrong in [
-        "", "CET", "EST", "utc", "+02:00", "UTC+2", "Europe/", "europe/berlin", "Europe/Berlin ",
+        "",
+        "CET",
+        "EST",
+        "utc",
+        "+02:00",
+        "UTC+2",
+        "Europe/",
+        "europe/berlin",
+        "Europe/Berlin ",
         "Europe//Berlin",
     ] {
         assert!(!pattern.is_match(wrong), "ReportTimeZone accepts {wrong:?}");

@@ -397,7 +397,11 @@ mod tests {
             ["dynamodb:TransactWriteItems"]
         );
         assert_eq!(
-            actions("dynamodb", "TransactWriteItems", r#"{"TransactItems": [{"Frobnicate": {}}]}"#),
+            actions(
+                "dynamodb",
+                "TransactWriteItems",
+                r#"{"TransactItems": [{"Frobnicate": {}}]}"#
+            ),
             ["dynamodb:TransactWriteItems"]
         );
     }
