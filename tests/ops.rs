@@ -6,7 +6,7 @@
 //! `OpsEmail` or `OpsHttpsEndpoint` subscription), and the alert topic too (Slack, when the
 //! formatter works). Which alarms take which path is held by tests/template.rs.
 
-use jobwatch_tests::aws::sns;
+use jobwatch_tests::aws::{secrets, sns};
 use jobwatch_tests::stack::{LiveStack, SlackSecret};
 use jobwatch_tests::template::{Deployment, Template};
 use serde_json::{Value, json};
@@ -78,6 +78,17 @@ fn alarm_action_topics(template: &Template, logical_id: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitors_own_alarms_reach_the_ops_subscriber_with_no_slack_secret() {
     let stack = LiveStack::stand_up_with("ops", "warn", SlackSecret::Missing).await;
+    // The webhook secret the functions are told to read (as the stand-up names it) is absent.
+    let secret = format!("slack-webhook-prod-{}", stack.table);
+    assert!(
+        secrets()
+            .describe_secret()
+            .secret_id(&secret)
+            .send()
+            .await
+            .is_err(),
+        "{secret} must not exist in this test"
+    );
     for alarm in ["SweeperHeartbeatAlarm", "FormatterErrorsAlarm"] {
         let (name, message) = alarm_notification(&stack.template, alarm);
         let topics = alarm_action_topics(&stack.template, alarm);
