@@ -345,3 +345,317 @@ fn every_function_reads_the_table_the_template_declares() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The monitor's own alarms, on a path that does not depend on the formatter.
+
+/// The logical ids of the topics an alarm's `AlarmActions` or `OKActions` name.
+fn alarm_topics(template: &Template, alarm: &str, actions: &str) -> BTreeSet<String> {
+    template.resource(alarm)["Properties"][actions]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|action| {
+            action["Ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{alarm}: {actions} holds {action}, not a !Ref topic"))
+                .to_string()
+        })
+        .collect()
+}
+
+/// The alarm about the jobs rather than about the monitor.
+const JOBS_ALARM: &str = "JobsDownAlarm";
+
+#[test]
+fn the_monitors_own_alarms_notify_the_ops_topic_and_the_alert_topic() {
+    let template = Template::load();
+    let alarms = template.resources_of_type("AWS::CloudWatch::Alarm");
+    assert!(alarms.iter().any(|a| a == JOBS_ALARM), "{alarms:?}");
+    let monitor: Vec<&String> = alarms.iter().filter(|a| *a != JOBS_ALARM).collect();
+    for expected in [
+        "SweeperHeartbeatAlarm",
+        "IngestErrorsAlarm",
+        "IngestThrottlesAlarm",
+        "SweeperErrorsAlarm",
+        "SweeperThrottlesAlarm",
+        "FormatterErrorsAlarm",
+        "FormatterThrottlesAlarm",
+        "DeadLetterQueueAlarm",
+    ] {
+        assert!(monitor.iter().any(|a| *a == expected), "no {expected}");
+    }
+    for alarm in monitor {
+        for actions in ["AlarmActions", "OKActions"] {
+            assert_eq!(
+                alarm_topics(&template, alarm, actions),
+                set(["OpsTopic", "AlertTopic"]),
+                "{alarm}: {actions} must reach a person without the formatter (OpsTopic) and \
+                 Slack when the formatter works (AlertTopic)"
+            );
+        }
+    }
+    for actions in ["AlarmActions", "OKActions"] {
+        assert_eq!(
+            alarm_topics(&template, JOBS_ALARM, actions),
+            set(["AlertTopic"]),
+            "{JOBS_ALARM}: the jobs' state is the formatter's business, like their own alerts"
+        );
+    }
+}
+
+#[test]
+fn the_ops_topic_is_encrypted_publishable_by_alarms_and_optionally_subscribed() {
+    let template = Template::load();
+    let topic = &template.resource("OpsTopic")["Properties"];
+    assert_eq!(topic["KmsMasterKeyId"], json!({"Ref": "AlertTopicKey"}));
+    let statement =
+        &template.resource("OpsTopicPolicy")["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        statement["Principal"]["Service"],
+        "cloudwatch.amazonaws.com"
+    );
+    assert_eq!(statement["Action"], "sns:Publish");
+    assert_eq!(statement["Resource"], json!({"Ref": "OpsTopic"}));
+    for (subscription, condition, protocol, parameter) in [
+        ("OpsEmailSubscription", "HasOpsEmail", "email", "OpsEmail"),
+        (
+            "OpsHttpsSubscription",
+            "HasOpsHttpsEndpoint",
+            "https",
+            "OpsHttpsEndpoint",
+        ),
+    ] {
+        let resource = template.resource(subscription);
+        assert_eq!(resource["Condition"], condition, "{subscription}");
+        assert_eq!(resource["Properties"]["Protocol"], protocol);
+        assert_eq!(
+            resource["Properties"]["Endpoint"],
+            json!({"Ref": parameter})
+        );
+        assert_eq!(
+            resource["Properties"]["TopicArn"],
+            json!({"Ref": "OpsTopic"})
+        );
+        assert_eq!(
+            template.doc["Parameters"][parameter]["Default"], "",
+            "{parameter} is optional"
+        );
+    }
+    assert_eq!(
+        template.doc["Outputs"]["OpsTopicArn"]["Value"],
+        json!({"Ref": "OpsTopic"})
+    );
+}
+
+#[test]
+fn the_ops_parameters_take_an_email_or_an_https_url_or_nothing() {
+    let template = Template::load();
+    let email = parameter_pattern(&template, "OpsEmail");
+    for good in ["", "oncall@example.com", "team+jobwatch@ops.example.co.uk"] {
+        assert!(email.is_match(good), "OpsEmail refuses {good:?}");
+    }
+    for bad in [
+        "oncall",
+        "oncall@example",
+        "on call@example.com",
+        "a@b@c.com",
+    ] {
+        assert!(!email.is_match(bad), "OpsEmail accepts {bad:?}");
+    }
+    let https = parameter_pattern(&template, "OpsHttpsEndpoint");
+    for good in [
+        "",
+        "https://events.pagerduty.com/integration/0123abcd/enqueue",
+        "https://api.opsgenie.com/v1/json/cloudwatch?apiKey=abc",
+    ] {
+        assert!(https.is_match(good), "OpsHttpsEndpoint refuses {good:?}");
+    }
+    for bad in [
+        "http://example.com/sns",
+        "example.com",
+        "https://",
+        "https://a b",
+    ] {
+        assert!(!https.is_match(bad), "OpsHttpsEndpoint accepts {bad:?}");
+    }
+}
+
+#[test]
+fn the_sweeper_heartbeat_is_quiet_on_a_fresh_stack_and_loud_when_the_sweeper_stops() {
+    let template = Template::load();
+    let alarm = &template.resource("SweeperHeartbeatAlarm")["Properties"];
+    // No invocation in a minute is no data: missing minutes must count against the sweeper,
+    // so one that stops alarms after 5 of them.
+    assert_eq!(alarm["TreatMissingData"], "breaching");
+    assert_eq!(alarm["Period"], 60);
+    assert_eq!(alarm["EvaluationPeriods"], 5);
+    assert_eq!(alarm["DatapointsToAlarm"], 5);
+    assert_eq!(alarm["ComparisonOperator"], "LessThanThreshold");
+    assert_eq!(alarm["Threshold"], 1);
+    // A fresh stack has no data yet: the warm-up keeps the alarm in INSUFFICIENT_DATA, with no
+    // action, until the window is full of sweeps (it ends early then) or, for a sweeper that
+    // never runs, for 10 minutes, after which the missing minutes make it alarm.
+    let warm_up = &alarm["WarmUpConfiguration"];
+    assert_eq!(warm_up["OnlyStartEvaluatingAfterWarmUpPeriodEnds"], false);
+    let minutes = warm_up["WarmUpPeriodDurationInMinutes"]
+        .as_u64()
+        .expect("a warm-up period");
+    let window = 5 * 60 / 60;
+    assert!(
+        minutes > window && minutes <= 10,
+        "the warm-up ({minutes} min) outlasts the first window ({window} min) and ends within \
+         10 minutes"
+    );
+    // The heartbeat's INSUFFICIENT_DATA is only its warm-up: no action is taken on it.
+    assert!(alarm["InsufficientDataActions"].is_null());
+}
+
+// ---------------------------------------------------------------------------------------------
+// IAM as AWS authorises it.
+
+#[test]
+fn no_policy_grants_an_action_iam_does_not_have() {
+    // DynamoDB authorises a transaction item by item (Put as PutItem, Update as UpdateItem,
+    // ConditionCheck as ConditionCheckItem...): there is no transaction action to grant.
+    let template = Template::load();
+    for function in functions::ALL {
+        let granted = template.function_actions(function.logical_id);
+        for fake in ["dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"] {
+            assert!(
+                !granted.contains(fake),
+                "{}: {fake} is not an IAM action",
+                function.logical_id
+            );
+            assert!(
+                !function.actions.contains(&fake),
+                "{}: list the IAM actions of its items instead of {fake}",
+                function.binary
+            );
+        }
+    }
+}
+
+#[test]
+fn the_slack_secret_is_granted_by_its_exact_arn_pattern() {
+    // Secrets Manager's ARN is the name, a hyphen and 6 random characters: `-??????` matches
+    // exactly that, where `-*` would also match slack-webhook-prod-old and the like.
+    let template = Template::load();
+    let mut checked = 0;
+    for function in functions::ALL {
+        let policies = &template.resource(function.logical_id)["Properties"]["Policies"];
+        for statement in policies
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_array().into_iter().flatten())
+            .filter(|s| s["Sid"] == "SlackWebhook")
+        {
+            let pattern = statement["Resource"]["Fn::Sub"][0]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                pattern.ends_with(":secret:${Name}-??????"),
+                "{}: {pattern}",
+                function.logical_id
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2, "the sweeper and the formatter read the webhook");
+    assert!(
+        !template_text().contains("}-*"),
+        "no ARN pattern ends in -*"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReportTimeZone: checked at deploy time, and every example is a real zone.
+
+fn template_text() -> String {
+    std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml")
+}
+
+/// A parameter's `AllowedPattern`, compiled (CloudFormation matches it against the whole value;
+/// the template's patterns are anchored).
+fn parameter_pattern(template: &Template, parameter: &str) -> regex_lite::Regex {
+    let pattern = template.doc["Parameters"][parameter]["AllowedPattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{parameter} has no AllowedPattern"));
+    assert!(
+        pattern.starts_with('^') && pattern.ends_with('$'),
+        "{parameter}: anchor the pattern"
+    );
+    regex_lite::Regex::new(pattern).unwrap_or_else(|e| panic!("{parameter}: {e}"))
+}
+
+/// Every IANA zone name `text` mentions, and every value given to `ReportTimeZone=`.
+fn zones_mentioned(text: &str) -> BTreeSet<String> {
+    let areas =
+        "Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc";
+    let named = regex_lite::Regex::new(&format!(
+        r"\b(?:{areas})/[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)?"
+    ))
+    .expect("zone regex");
+    let assigned = regex_lite::Regex::new(r#"ReportTimeZone=\\?"?([^\s"\\]+)"#).expect("regex");
+    named
+        .find_iter(text)
+        .map(|m| m.as_str().to_string())
+        .chain(assigned.captures_iter(text).map(|c| c[1].to_string()))
+        .collect()
+}
+
+#[test]
+fn report_time_zone_is_checked_at_deploy_time_against_iana_names() {
+    let template = Template::load();
+    let pattern = parameter_pattern(&template, "ReportTimeZone");
+    let default = template.doc["Parameters"]["ReportTimeZone"]["Default"]
+        .as_str()
+        .expect("a default")
+        .to_string();
+    let mut zones = BTreeSet::from([default]);
+    for file in ["README.md", "samconfig.toml"] {
+        let text = std::fs::read_to_string(repo_root().join(file)).expect(file);
+        zones.extend(zones_mentioned(&text));
+    }
+    assert!(
+        zones.contains("Europe/Berlin") && zones.len() >= 3,
+        "the README's examples were found: {zones:?}"
+    );
+    for zone in &zones {
+        assert!(
+            jiff::tz::TimeZone::get(zone).is_ok(),
+            "{zone} is not in the IANA time zone database"
+        );
+        assert!(
+            pattern.is_match(zone),
+            "{zone}: a real zone the parameter's pattern refuses"
+        );
+    }
+    // What the pattern stops before anything is created.
+    for wrong in [
+        "",
+        "CET",
+        "EST",
+        "utc",
+        "+02:00",
+        "UTC+2",
+        "Europe/",
+        "europe/berlin",
+        "Europe/Berlin ",
+        "Europe//Berlin",
+    ] {
+        assert!(!pattern.is_match(wrong), "ReportTimeZone accepts {wrong:?}");
+    }
+    // What it cannot: a misspelt city has the right shape, and fails at the Scheduler (the
+    // parameter's description says so).
+    assert!(pattern.is_match("Europe/Berln"));
+    assert!(jiff::tz::TimeZone::get("Europe/Berln").is_err());
+    let description = template.doc["Parameters"]["ReportTimeZone"]["Description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        description.contains("misspelt"),
+        "the description warns about misspelt names: {description}"
+    );
+}

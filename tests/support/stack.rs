@@ -1,12 +1,14 @@
 //! The whole stack on moto, stood up as `template.yaml` declares it, for the suites that run
-//! the three real Lambda binaries together (`tests/stack.rs`, `tests/cost.rs`): the table from
-//! the template's own definition, the alert topic, the run log group, the generated keys and
-//! the Slack webhook secret (pointing at a local Slack receiver), and each function started
-//! with its environment resolved from the template, behind its own recording proxy.
+//! the three real Lambda binaries together (`tests/stack.rs`, `tests/cost.rs`, `tests/ops.rs`):
+//! the table from the template's own definition, the alert and ops topics, the run log group,
+//! the generated keys and (unless a test leaves it out) the Slack webhook secret (pointing at a
+//! local Slack receiver), and each function started with its environment resolved from the
+//! template, behind its own recording proxy.
 //!
 //! moto does not invoke Lambda functions, so the test plays the part of SNS's subscription:
 //! a [`Tap`] (an SQS queue subscribed to the topic) shows what was published, and each
-//! message goes to the formatter as the SNS event Lambda would deliver.
+//! message goes to the formatter as the SNS event Lambda would deliver. Another queue on the
+//! ops topic stands in for its email or https subscriber.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ use jobwatch_aws::functions::{self, Function};
 use jobwatch_testkit::lambda::{LambdaProcess, RuntimeApi, function_url_event, workspace_binary};
 use jobwatch_testkit::slack::SlackReceiver;
 use jobwatch_testkit_aws::aws::{
-    CountingProxy, alert_topic, log_group, receive_envelopes, secrets, subscribe_queue,
+    CountingProxy, alert_topic, log_group, receive_envelopes, secrets, sns, subscribe_queue,
 };
 use jobwatch_testkit_aws::moto::{dynamo_client, unique_name};
 use serde_json::{Value, json};
@@ -221,12 +223,25 @@ pub fn status(response: &Value) -> u64 {
     response["statusCode"].as_u64().unwrap_or_default()
 }
 
+/// Whether the stand-up puts the Slack webhook secret (as infra/put-slack-webhook would).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlackSecret {
+    Put,
+    /// Not put: a first deploy whose secret comes later, or a deleted secret.
+    Missing,
+}
+
 /// One environment of the stack, running.
 pub struct LiveStack {
     pub template: Template,
     pub table: String,
+    /// The alert topic (`AlertTopic`), which the formatter reads.
     pub topic_arn: String,
     pub tap: Tap,
+    /// The ops topic (`OpsTopic`) of the stack's own alarms.
+    pub ops_topic_arn: String,
+    /// The ops topic's subscriber, standing in for `OpsEmail` / `OpsHttpsEndpoint`.
+    pub ops_tap: Tap,
     pub slack: SlackReceiver,
     pub ping_key: String,
     pub api_key: String,
@@ -240,6 +255,15 @@ impl LiveStack {
     /// template's parameter defaults) and starts the three functions, which log at
     /// `log_filter` (`JOBWATCH_LOG`).
     pub async fn stand_up(name_prefix: &str, log_filter: &str) -> LiveStack {
+        Self::stand_up_with(name_prefix, log_filter, SlackSecret::Put).await
+    }
+
+    /// [`Self::stand_up`], with or without the Slack webhook secret.
+    pub async fn stand_up_with(
+        name_prefix: &str,
+        log_filter: &str,
+        slack_secret: SlackSecret,
+    ) -> LiveStack {
         let template = Template::load();
         let name = unique_name(name_prefix);
         let mut deployment = Deployment::new(&template);
@@ -261,6 +285,18 @@ impl LiveStack {
             .set("AlertTopic", &topic_arn)
             .set("AlertTopic.TopicArn", &topic_arn);
         let tap = Tap::subscribe(&topic_arn, &name).await;
+        let ops_topic_arn = sns()
+            .create_topic()
+            .name(format!("{name}-ops"))
+            .send()
+            .await
+            .expect("ops topic")
+            .topic_arn
+            .expect("ops topic arn");
+        deployment
+            .set("OpsTopic", &ops_topic_arn)
+            .set("OpsTopic.TopicArn", &ops_topic_arn);
+        let ops_tap = Tap::subscribe(&ops_topic_arn, &format!("{name}-ops")).await;
         // Names as the template gives them, made unique: several stacks share one moto.
         let run_log_group = deployment
             .resolve(&template.resource("RunLogGroup")["Properties"]["LogGroupName"])
@@ -291,17 +327,19 @@ impl LiveStack {
             "https://example.lambda-url.us-east-1.on.aws/",
         );
         let slack = SlackReceiver::start().await;
-        let slack_secret = deployment
+        let slack_secret_name = deployment
             .function_environment("FormatterFunction")
             .into_iter()
             .find(|(k, _)| k == jobwatch_aws::slack::SECRET_VARIABLE)
             .map(|(_, v)| v)
             .expect("the formatter is told its webhook secret");
-        create_secret(
-            &slack_secret,
-            &json!({"webhook_url": slack.url}).to_string(),
-        )
-        .await;
+        if slack_secret == SlackSecret::Put {
+            create_secret(
+                &slack_secret_name,
+                &json!({"webhook_url": slack.url}).to_string(),
+            )
+            .await;
+        }
 
         let ingest = Running::start(functions::INGEST, &deployment, log_filter).await;
         let sweeper = Running::start(functions::SWEEPER, &deployment, log_filter).await;
@@ -312,6 +350,8 @@ impl LiveStack {
             table: name,
             topic_arn,
             tap,
+            ops_topic_arn,
+            ops_tap,
             slack,
             ping_key,
             api_key,
@@ -343,6 +383,15 @@ impl LiveStack {
             &[],
             body,
         )
+    }
+
+    /// The ARN of the topic a template `Ref` names (`AlertTopic`, `OpsTopic`).
+    pub fn topic(&self, logical_id: &str) -> &str {
+        match logical_id {
+            "AlertTopic" => &self.topic_arn,
+            "OpsTopic" => &self.ops_topic_arn,
+            other => panic!("the test stack has no topic {other}"),
+        }
     }
 
     pub fn functions(&self) -> [&Running; 3] {

@@ -38,7 +38,10 @@ pub struct Function {
     pub variables: &'static [Variable],
     /// IAM actions (`service:Action`) of the AWS requests it makes. `kms:*` on the alert
     /// topic's key are not requests of its own: SNS makes them on its behalf when it
-    /// publishes to the encrypted topic.
+    /// publishes to the encrypted topic. A DynamoDB transaction is no IAM action: AWS
+    /// authorises each of its items as the operation it stands for (a `Put` as
+    /// `dynamodb:PutItem`, an `Update` as `dynamodb:UpdateItem`, a `ConditionCheck` as
+    /// `dynamodb:ConditionCheckItem`...), so those are listed instead.
     pub actions: &'static [&'static str],
 }
 
@@ -87,7 +90,6 @@ pub const INGEST: Function = Function {
         "dynamodb:DeleteItem",
         "dynamodb:Query",
         "dynamodb:BatchGetItem",
-        "dynamodb:TransactWriteItems",
         "dynamodb:BatchWriteItem",
         "sns:Publish",
         "kms:GenerateDataKey",
@@ -135,7 +137,6 @@ pub const SWEEPER: Function = Function {
         // Once, for tables written by earlier versions (jobwatch_dynamo's upgrade module).
         "dynamodb:Scan",
         "dynamodb:UpdateItem",
-        "dynamodb:TransactWriteItems",
         "dynamodb:BatchWriteItem",
         "sns:Publish",
         "kms:GenerateDataKey",

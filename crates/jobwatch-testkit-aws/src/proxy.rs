@@ -1,6 +1,10 @@
 //! A proxy in front of moto that counts every AWS request a binary makes, by operation and
 //! by IAM action, and on demand records each exchange (operation, request and response
 //! bodies) for the cost model (`crate::cost`).
+//!
+//! The IAM actions are those AWS authorises, which are not always the operation's name: a
+//! DynamoDB transaction is authorised item by item, as the operation each item stands for
+//! ([`iam_actions`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -101,6 +105,41 @@ fn service(headers: &http::HeaderMap) -> String {
     }
 }
 
+/// The IAM actions AWS checks for one request. Mostly `service:Operation`, but DynamoDB
+/// transactions have no IAM action of their own: "Permissions for Put, Update, Delete, and Get
+/// actions are governed by the permissions used for the underlying PutItem, UpdateItem,
+/// DeleteItem, and GetItem operations. For the ConditionCheck action, you can use the
+/// dynamodb:ConditionCheckItem permission" (DynamoDB developer guide, "Using IAM with DynamoDB
+/// transactions"). So a transaction gives one action per kind of item it holds. A transaction
+/// whose body cannot be read keeps its operation's name, which no policy grants, so the
+/// policy check fails rather than passes blindly. (BatchGetItem and BatchWriteItem are IAM
+/// actions in their own right.)
+pub fn iam_actions(service: &str, operation: &str, body: &[u8]) -> BTreeSet<String> {
+    let whole = || BTreeSet::from([format!("{service}:{operation}")]);
+    if service != "dynamodb" || !matches!(operation, "TransactWriteItems" | "TransactGetItems") {
+        return whole();
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return whole();
+    };
+    let mut actions = BTreeSet::new();
+    for item in request["TransactItems"].as_array().into_iter().flatten() {
+        let Some(kind) = item.as_object().and_then(|o| o.keys().next()) else {
+            return whole();
+        };
+        let action = match kind.as_str() {
+            "Put" => "PutItem",
+            "Update" => "UpdateItem",
+            "Delete" => "DeleteItem",
+            "ConditionCheck" => "ConditionCheckItem",
+            "Get" => "GetItem",
+            _ => return whole(),
+        };
+        actions.insert(format!("dynamodb:{action}"));
+    }
+    if actions.is_empty() { whole() } else { actions }
+}
+
 fn form_action(body: &[u8]) -> Option<String> {
     std::str::from_utf8(body)
         .ok()?
@@ -130,7 +169,7 @@ impl Forwarder {
             .unwrap_or_default();
         let operation = operation(&parts.headers, &body);
         let service = service(&parts.headers);
-        lock(&self.seen.actions).insert(format!("{service}:{operation}"));
+        lock(&self.seen.actions).extend(iam_actions(&service, &operation, &body));
         *lock(&self.seen.counts)
             .entry(operation.clone())
             .or_default() += 1;
@@ -310,5 +349,76 @@ impl CountingProxy {
             .unwrap_or_default();
         exchanges.sort_by_key(|e| e.seq);
         exchanges
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iam_actions;
+
+    fn actions(service: &str, operation: &str, body: &str) -> Vec<String> {
+        iam_actions(service, operation, body.as_bytes())
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_transaction_is_authorised_as_the_operations_of_its_items() {
+        let body = r#"{"TransactItems": [
+            {"Put": {"TableName": "t", "Item": {"PK": {"S": "a"}}}},
+            {"Update": {"TableName": "t", "Key": {"PK": {"S": "b"}}, "UpdateExpression": "SET x = :x"}},
+            {"ConditionCheck": {"TableName": "t", "Key": {"PK": {"S": "c"}}, "ConditionExpression": "attribute_exists(PK)"}},
+            {"Put": {"TableName": "t", "Item": {"PK": {"S": "d"}}}}
+        ]}"#;
+        assert_eq!(
+            actions("dynamodb", "TransactWriteItems", body),
+            [
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem"
+            ]
+        );
+        let body = r#"{"TransactItems": [{"Delete": {"TableName": "t", "Key": {}}}]}"#;
+        assert_eq!(
+            actions("dynamodb", "TransactWriteItems", body),
+            ["dynamodb:DeleteItem"]
+        );
+        let body = r#"{"TransactItems": [{"Get": {"TableName": "t", "Key": {}}}]}"#;
+        assert_eq!(
+            actions("dynamodb", "TransactGetItems", body),
+            ["dynamodb:GetItem"]
+        );
+    }
+
+    #[test]
+    fn a_transaction_that_cannot_be_read_keeps_a_name_no_policy_grants() {
+        assert_eq!(
+            actions("dynamodb", "TransactWriteItems", "not json"),
+            ["dynamodb:TransactWriteItems"]
+        );
+        assert_eq!(
+            actions(
+                "dynamodb",
+                "TransactWriteItems",
+                r#"{"TransactItems": [{"Frobnicate": {}}]}"#
+            ),
+            ["dynamodb:TransactWriteItems"]
+        );
+    }
+
+    #[test]
+    fn other_requests_are_authorised_as_their_operation() {
+        for (service, operation) in [
+            ("dynamodb", "BatchWriteItem"),
+            ("dynamodb", "BatchGetItem"),
+            ("dynamodb", "PutItem"),
+            ("sns", "Publish"),
+            ("secretsmanager", "GetSecretValue"),
+        ] {
+            assert_eq!(
+                actions(service, operation, "{}"),
+                [format!("{service}:{operation}")]
+            );
+        }
     }
 }

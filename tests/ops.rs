@@ -1,0 +1,130 @@
+//! The stack's own alarms reach a person without the formatter. On moto, with the stack stood
+//! up as `template.yaml` declares it but WITHOUT the Slack webhook secret (a first deploy
+//! whose secret comes later, or a deleted one): CloudWatch's notification of the sweeper
+//! heartbeat alarm and of the formatter errors alarm, published to every topic the alarm's
+//! `AlarmActions` name, reaches the ops topic's subscriber (an SQS queue standing in for the
+//! `OpsEmail` or `OpsHttpsEndpoint` subscription), and the alert topic too (Slack, when the
+//! formatter works). Which alarms take which path is held by tests/template.rs.
+
+use jobwatch_tests::aws::{secrets, sns};
+use jobwatch_tests::stack::{LiveStack, SlackSecret};
+use jobwatch_tests::template::{Deployment, Template};
+use serde_json::{Value, json};
+
+/// The notification CloudWatch publishes to an alarm's actions when it goes to ALARM, built
+/// from the alarm as the template declares it (environment `prod`).
+fn alarm_notification(template: &Template, logical_id: &str) -> (String, String) {
+    let mut deployment = Deployment::new(template);
+    deployment.set("Environment", "prod");
+    for (function, name) in [
+        ("IngestFunction", "jobwatch-prod-ingest"),
+        ("SweeperFunction", "jobwatch-prod-sweeper"),
+        ("FormatterFunction", "jobwatch-prod-formatter"),
+    ] {
+        deployment.set(function, name);
+    }
+    deployment
+        .set(
+            "FormatterDeadLetterQueue",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
+        )
+        .set(
+            "FormatterDeadLetterQueue.QueueName",
+            "jobwatch-prod-formatter-dlq",
+        );
+    let alarm = &template.resource(logical_id)["Properties"];
+    let resolve = |value: &Value| {
+        deployment
+            .resolve(value)
+            .unwrap_or_else(|e| panic!("{logical_id}: {e}"))
+    };
+    let name = resolve(&alarm["AlarmName"]);
+    let message = json!({
+        "AlarmName": name,
+        "AlarmDescription": resolve(&alarm["AlarmDescription"]),
+        "AWSAccountId": "123456789012",
+        "NewStateValue": "ALARM", "OldStateValue": "OK",
+        "NewStateReason": "Threshold Crossed: the alarm's datapoints breached its threshold",
+        "StateChangeTime": "2026-11-22T09:00:00.000+0000", "Region": "US East (N. Virginia)",
+        "AlarmArn": format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"),
+        "Trigger": {
+            "MetricName": alarm["MetricName"], "Namespace": alarm["Namespace"],
+            "Statistic": alarm["Statistic"].as_str().unwrap_or_default().to_uppercase(),
+            "Dimensions": [],
+            "Period": alarm["Period"], "EvaluationPeriods": alarm["EvaluationPeriods"],
+            "ComparisonOperator": alarm["ComparisonOperator"],
+            "Threshold": alarm["Threshold"], "TreatMissingData": alarm["TreatMissingData"],
+        }
+    })
+    .to_string();
+    (name, message)
+}
+
+/// The logical ids of the topics an alarm notifies on ALARM (`!Ref` in `AlarmActions`).
+fn alarm_action_topics(template: &Template, logical_id: &str) -> Vec<String> {
+    template.resource(logical_id)["Properties"]["AlarmActions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|action| {
+            action["Ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{logical_id}: an action that is not a topic: {action}"))
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitors_own_alarms_reach_the_ops_subscriber_with_no_slack_secret() {
+    let stack = LiveStack::stand_up_with("ops", "warn", SlackSecret::Missing).await;
+    // The webhook secret the functions are told to read (as the stand-up names it) is absent.
+    let secret = format!("slack-webhook-prod-{}", stack.table);
+    assert!(
+        secrets()
+            .describe_secret()
+            .secret_id(&secret)
+            .send()
+            .await
+            .is_err(),
+        "{secret} must not exist in this test"
+    );
+    for alarm in ["SweeperHeartbeatAlarm", "FormatterErrorsAlarm"] {
+        let (name, message) = alarm_notification(&stack.template, alarm);
+        let topics = alarm_action_topics(&stack.template, alarm);
+        assert!(
+            topics.iter().any(|t| t == "OpsTopic"),
+            "{alarm} does not notify the ops topic: {topics:?}"
+        );
+        // CloudWatch publishes to each action of the alarm.
+        for topic in &topics {
+            sns()
+                .publish()
+                .topic_arn(stack.topic(topic))
+                .subject(format!("ALARM: \"{name}\" in US East (N. Virginia)"))
+                .message(&message)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("publishing {alarm} to {topic}: {e:?}"));
+        }
+
+        // The person subscribed to the ops topic hears of it, whatever the formatter does.
+        let heard = stack.ops_tap.next_event(&name).await;
+        let notification: Value = serde_json::from_str(
+            heard["Records"][0]["Sns"]["Message"]
+                .as_str()
+                .unwrap_or("{}"),
+        )
+        .expect("the ops subscriber gets CloudWatch's JSON");
+        assert_eq!(notification["AlarmName"], name.as_str());
+        assert_eq!(notification["NewStateValue"], "ALARM");
+        // And the alert topic has it too, for Slack once the formatter can post.
+        stack.tap.next_event(&name).await;
+    }
+    // Nothing reached Slack: no secret, no webhook. The ops path needed neither.
+    assert!(
+        stack.slack.messages().is_empty(),
+        "{:?}",
+        stack.slack.messages()
+    );
+}
