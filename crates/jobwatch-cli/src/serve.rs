@@ -134,6 +134,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         Some(main) => Some(Webhooks {
             main,
             escalation: webhook(&args.escalation_webhook)?,
+            unrecorded: Default::default(),
         }),
         None => None,
     };

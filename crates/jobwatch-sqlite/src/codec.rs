@@ -7,7 +7,12 @@ use jobwatch_store::{IncidentRecord, JobRecord, StoreError};
 use rusqlite::{Connection, OptionalExtension};
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e.sqlite_error_code() {
+        // Another connection held the file past the busy timeout: a later try succeeds.
+        Some(DatabaseBusy | DatabaseLocked) => StoreError::Throttled(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
 
 pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
