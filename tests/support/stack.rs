@@ -34,11 +34,32 @@ pub struct Running {
 /// The grouping window of the functions of a test stack.
 pub const GROUP_WINDOW: &str = "1s";
 
+/// How a test stack differs from the one `template.yaml` deploys.
+#[derive(Debug, Clone, Default)]
+pub struct Variant {
+    /// Stand up without the Slack webhook secret (as before `infra/put-slack-webhook`).
+    pub without_slack_secret: bool,
+    /// Variables added to a function's environment: (logical id, name, value).
+    pub env: Vec<(&'static str, &'static str, String)>,
+}
+
 impl Running {
-    async fn start(function: Function, deployment: &Deployment<'_>, log_filter: &str) -> Running {
+    async fn start(
+        function: Function,
+        deployment: &Deployment<'_>,
+        log_filter: &str,
+        variant: &Variant,
+    ) -> Running {
         let proxy = CountingProxy::recording().await;
         let runtime = RuntimeApi::start().await;
         let mut env = deployment.function_environment(function.logical_id);
+        env.extend(
+            variant
+                .env
+                .iter()
+                .filter(|(id, _, _)| *id == function.logical_id)
+                .map(|(_, name, value)| (name.to_string(), value.clone())),
+        );
         env.push((
             jobwatch_aws::lambda::LOG_VARIABLE.to_string(),
             log_filter.to_string(),
@@ -185,7 +206,8 @@ pub fn alarm_notification(name: &str) -> String {
     .to_string()
 }
 
-async fn create_secret(name: &str, value: &str) -> String {
+/// Creates a secret on moto (as `infra/put-slack-webhook` or CloudFormation would).
+pub async fn create_secret(name: &str, value: &str) -> String {
     secrets()
         .create_secret()
         .name(name)
@@ -228,6 +250,8 @@ pub struct LiveStack {
     pub topic_arn: String,
     pub tap: Tap,
     pub slack: SlackReceiver,
+    /// The Slack webhook secret's name, as the formatter and the sweeper are told it.
+    pub slack_secret: String,
     pub ping_key: String,
     pub api_key: String,
     pub ingest: Running,
@@ -240,6 +264,11 @@ impl LiveStack {
     /// template's parameter defaults) and starts the three functions, which log at
     /// `log_filter` (`JOBWATCH_LOG`).
     pub async fn stand_up(name_prefix: &str, log_filter: &str) -> LiveStack {
+        LiveStack::stand_up_as(name_prefix, log_filter, &Variant::default()).await
+    }
+
+    /// [`Self::stand_up`], with the differences of `variant`.
+    pub async fn stand_up_as(name_prefix: &str, log_filter: &str, variant: &Variant) -> LiveStack {
         let template = Template::load();
         let name = unique_name(name_prefix);
         let mut deployment = Deployment::new(&template);
@@ -297,15 +326,18 @@ impl LiveStack {
             .find(|(k, _)| k == jobwatch_aws::slack::SECRET_VARIABLE)
             .map(|(_, v)| v)
             .expect("the formatter is told its webhook secret");
-        create_secret(
-            &slack_secret,
-            &json!({"webhook_url": slack.url}).to_string(),
-        )
-        .await;
+        if !variant.without_slack_secret {
+            create_secret(
+                &slack_secret,
+                &json!({"webhook_url": slack.url}).to_string(),
+            )
+            .await;
+        }
 
-        let ingest = Running::start(functions::INGEST, &deployment, log_filter).await;
-        let sweeper = Running::start(functions::SWEEPER, &deployment, log_filter).await;
-        let formatter = Running::start(functions::FORMATTER, &deployment, log_filter).await;
+        let ingest = Running::start(functions::INGEST, &deployment, log_filter, variant).await;
+        let sweeper = Running::start(functions::SWEEPER, &deployment, log_filter, variant).await;
+        let formatter =
+            Running::start(functions::FORMATTER, &deployment, log_filter, variant).await;
         drop(deployment);
         LiveStack {
             template,
@@ -313,6 +345,7 @@ impl LiveStack {
             topic_arn,
             tap,
             slack,
+            slack_secret,
             ping_key,
             api_key,
             ingest,

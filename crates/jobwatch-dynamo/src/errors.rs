@@ -32,7 +32,12 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     if is_throttling(e.code()) {
-        StoreError::Throttled(DisplayErrorContext(e).to_string())
+        // The code and DynamoDB's message say all there is: the request itself was fine.
+        StoreError::Throttled(format!(
+            "{}: {}",
+            e.code().unwrap_or("ThrottlingException"),
+            e.message().unwrap_or("request refused for now")
+        ))
     } else {
         backend(e)
     }
