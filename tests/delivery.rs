@@ -8,11 +8,11 @@
 //!   next sweep and posted once;
 //! - a formatter with no Slack secret keeps the alert, says once what to run and succeeds;
 //!   the sweeper posts it once the secret is put;
-//! - a failed invocation tells Lambda what failed (`errorType`).
+//! - a failed invocation, or a start that fails, tells Lambda what failed (`errorType`).
 
 use std::time::{Duration, Instant};
 
-use jobwatch_tests::lambda::Invocation;
+use jobwatch_tests::lambda::{Invocation, LambdaProcess, RuntimeApi, workspace_binary};
 use jobwatch_tests::stack::{
     LiveStack, Variant, create_secret, scheduled_event, slack_message_with, status,
 };
@@ -223,4 +223,25 @@ async fn a_formatter_without_its_slack_secret_keeps_the_alert_and_the_sweeper_po
     let swept = stack.sweeper.invoke(scheduled_event()).await;
     assert_eq!(swept["republished"], 0, "the formatter acknowledged it: {swept}");
     assert_eq!(posts_about(&stack, "nightly-backup"), 1);
+}
+
+#[tokio::test]
+async fn a_formatter_that_cannot_start_tells_lambda_its_configuration_is_wrong() {
+    let runtime = RuntimeApi::start().await;
+    // No table, no environment: nothing to start with.
+    let _process = LambdaProcess::spawn(
+        &workspace_binary("jobwatch-formatter"),
+        &runtime,
+        "http://127.0.0.1:9",
+        &[],
+    );
+    let reported = runtime.init_errors(Duration::from_secs(20)).await;
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert_eq!(reported[0]["errorType"], "BadConfiguration");
+    assert!(
+        reported[0]["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("JOBWATCH_TABLE")),
+        "{reported:?}"
+    );
 }
