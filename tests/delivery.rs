@@ -12,12 +12,12 @@
 
 use std::time::{Duration, Instant};
 
+use jobwatch_testkit::slack::Scripted;
+use jobwatch_testkit_aws::faults::Fault;
 use jobwatch_tests::lambda::{Invocation, LambdaProcess, RuntimeApi, workspace_binary};
 use jobwatch_tests::stack::{
     LiveStack, Variant, create_secret, scheduled_event, slack_message_with, status,
 };
-use jobwatch_testkit::slack::Scripted;
-use jobwatch_testkit_aws::faults::Fault;
 use serde_json::{Value, json};
 
 /// Declares `job` (daily) and reports a failed run of it; returns the alert's SNS event.
@@ -36,10 +36,7 @@ async fn failed_run(stack: &LiveStack, job: &str) -> Value {
         .invoke(stack.ping("POST", &format!("{job}/2"), b"disk full"))
         .await;
     assert_eq!(status(&failed), 200, "{failed}");
-    stack
-        .tap
-        .next_event(&format!("\"slug\":\"{job}\""))
-        .await
+    stack.tap.next_event(&format!("\"slug\":\"{job}\"")).await
 }
 
 /// The Slack messages about `job`.
@@ -156,13 +153,10 @@ async fn an_alert_whose_publish_failed_is_published_again_by_the_next_sweep_and_
     assert_eq!(status(&created), 201, "{created}");
     // SNS throttles every attempt of the ingest's publish: the run is recorded, the alert
     // waits in the outbox.
-    ingest.proxy.faults().inject(
-        "Publish",
-        None,
-        0,
-        u32::MAX,
-        Fault::sns_throttling(),
-    );
+    ingest
+        .proxy
+        .faults()
+        .inject("Publish", None, 0, u32::MAX, Fault::sns_throttling());
     let failed = ingest
         .invoke(stack.ping("POST", "nightly-backup/2", b"disk full"))
         .await;
@@ -184,8 +178,7 @@ async fn an_alert_whose_publish_failed_is_published_again_by_the_next_sweep_and_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_formatter_without_its_slack_secret_keeps_the_alert_and_the_sweeper_posts_it_once_put()
-{
+async fn a_formatter_without_its_slack_secret_keeps_the_alert_and_the_sweeper_posts_it_once_put() {
     let variant = Variant {
         without_slack_secret: true,
         ..Variant::default()
@@ -221,7 +214,10 @@ async fn a_formatter_without_its_slack_secret_keeps_the_alert_and_the_sweeper_po
     assert_eq!(swept["flushed"], 1, "{swept}");
     slack_message_with(&stack.slack, &["nightly-backup", "disk full"]).await;
     let swept = stack.sweeper.invoke(scheduled_event()).await;
-    assert_eq!(swept["republished"], 0, "the formatter acknowledged it: {swept}");
+    assert_eq!(
+        swept["republished"], 0,
+        "the formatter acknowledged it: {swept}"
+    );
     assert_eq!(posts_about(&stack, "nightly-backup"), 1);
 }
 

@@ -135,7 +135,11 @@ mod tests {
             "ThrottlingException".into(),
         ))));
         assert_eq!(throttled.error_type, "StoreThrottled");
-        assert!(throttled.message.contains("1 of 2"), "{}", throttled.message);
+        assert!(
+            throttled.message.contains("1 of 2"),
+            "{}",
+            throttled.message
+        );
         let sweep = SweepError::Sweep(EngineError::Store(StoreError::Throttled("x".into())));
         assert_eq!(Failure::from(sweep).error_type, "StoreThrottled");
         let count = SweepError::Count(StoreError::Backend("connection reset".into()));

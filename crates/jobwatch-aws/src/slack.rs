@@ -229,13 +229,11 @@ impl SecretWebhooks {
                         )
                     }),
             },
-            Err(e) if is_missing(e.code()) => {
-                Err(format!(
-                    "the Slack webhook secret {} does not exist: {}",
-                    self.secret_id,
-                    self.remedy()
-                ))
-            }
+            Err(e) if is_missing(e.code()) => Err(format!(
+                "the Slack webhook secret {} does not exist: {}",
+                self.secret_id,
+                self.remedy()
+            )),
             Err(e) => {
                 return Err(Unavailable::Failed(format!(
                     "reading secret {}: {}",

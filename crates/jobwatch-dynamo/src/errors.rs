@@ -57,10 +57,16 @@ mod tests {
 
     #[test]
     fn throttling_codes_are_told_apart_from_other_failures() {
-        for code in ["ThrottlingException", "ProvisionedThroughputExceededException"] {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+        ] {
             assert!(is_throttling(Some(code)), "{code}");
         }
-        assert!(is_throttling(Some("ThrottlingError")), "a transaction's reason");
+        assert!(
+            is_throttling(Some("ThrottlingError")),
+            "a transaction's reason"
+        );
         assert!(!is_throttling(Some("ValidationException")));
         assert!(!is_throttling(None));
     }

@@ -184,9 +184,11 @@ impl JobStore for DynamoStore {
         if let Err(e) = result {
             use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
             let reasons: Vec<Option<&str>> = match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    cancelled.cancellation_reasons().iter().map(|r| r.code()).collect()
-                }
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code())
+                    .collect(),
                 _ => Vec::new(),
             };
             let conflict = reasons.first().copied().flatten() == Some("ConditionalCheckFailed");

@@ -53,9 +53,7 @@ async fn main() -> Result<(), Error> {
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let ingest = Arc::clone(&ingest);
-        async move {
-            (ingest.handle(&event.payload).await).map_err(Failure::keys_unavailable)
-        }
+        async move { (ingest.handle(&event.payload).await).map_err(Failure::keys_unavailable) }
     }))
     .await
 }

@@ -59,11 +59,7 @@ impl JobStore for Throttling {
     async fn earliest_deadline(&self) -> Result<Option<Timestamp>, StoreError> {
         self.inner.earliest_deadline().await
     }
-    async fn runs(
-        &self,
-        slug: &str,
-        limit: usize,
-    ) -> Result<Vec<jobwatch_core::Run>, StoreError> {
+    async fn runs(&self, slug: &str, limit: usize) -> Result<Vec<jobwatch_core::Run>, StoreError> {
         self.inner.runs(slug, limit).await
     }
     async fn jobs_down(&self) -> Result<u64, StoreError> {
@@ -287,7 +283,11 @@ async fn a_record_that_cannot_land_before_the_deadline_is_written_first_next_tim
         "{failed:?}"
     );
     assert_eq!(slack.unrecorded.len(), 1);
-    assert_eq!(bench.waiting().await, 1, "the table still says: being delivered");
+    assert_eq!(
+        bench.waiting().await,
+        1,
+        "the table still says: being delivered"
+    );
 
     // Lambda's retry, once the table takes writes again: the remembered delivery is written
     // first, so the event is a duplicate and nothing is posted twice.

@@ -19,7 +19,7 @@ use jobwatch_aws::failure::Failure;
 use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::observer::LambdaObserver;
 use jobwatch_aws::publisher::AlertPublisher;
-use jobwatch_aws::sweeper::Sweeper;
+use jobwatch_aws::sweeper::{DEFAULT_REPUBLISH_AFTER, Sweeper};
 use jobwatch_core::Duration;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -36,10 +36,7 @@ fn sweeper_from_env() -> anyhow::Result<Sweeper> {
     let environment = required("JOBWATCH_ENV")?;
     let repeat = jobwatch_core::machine::DEFAULT_REPEAT_INTERVAL;
     let repeat = duration("JOBWATCH_REPEAT_INTERVAL", repeat)?;
-    let republish_after = duration(
-        "JOBWATCH_REPUBLISH_AFTER",
-        jobwatch_aws::sweeper::DEFAULT_REPUBLISH_AFTER,
-    )?;
+    let republish_after = duration("JOBWATCH_REPUBLISH_AFTER", DEFAULT_REPUBLISH_AFTER)?;
     let sdk = jobwatch_aws::sdk::from_env()?;
     let store = jobwatch_dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let topic = optional("JOBWATCH_ALERT_TOPIC_ARN");

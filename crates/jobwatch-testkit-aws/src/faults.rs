@@ -112,9 +112,8 @@ impl Faults {
             rule.times -= 1;
         }
         *self.answered.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        let mut response = hyper::Response::new(Full::new(Bytes::from_static(
-            rule.fault.body.as_bytes(),
-        )));
+        let mut response =
+            hyper::Response::new(Full::new(Bytes::from_static(rule.fault.body.as_bytes())));
         *response.status_mut() =
             http::StatusCode::from_u16(rule.fault.status).unwrap_or(http::StatusCode::BAD_REQUEST);
         response.headers_mut().insert(

@@ -24,8 +24,7 @@ use crate::incoming::Incoming;
 use crate::policy::{Delivery, Policy};
 use crate::slack::{DeliveryError, SlackClient};
 use crate::state::{
-    self, Action, DigestDoc, DigestLine, Outgoing, Route, SubjectDoc, digest_key,
-    digest_window,
+    self, Action, DigestDoc, DigestLine, Outgoing, Route, SubjectDoc, digest_key, digest_window,
 };
 
 /// Compare-and-set attempts before giving up on a very contended key.

@@ -137,7 +137,11 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             match self.settle_once(&key, &results, now).await {
                 Ok(()) => {
                     remembered.forget(&key, &ids);
-                    tracing::info!(key, messages = ids.len(), "recorded deliveries made earlier");
+                    tracing::info!(
+                        key,
+                        messages = ids.len(),
+                        "recorded deliveries made earlier"
+                    );
                 }
                 Err(e) => {
                     tracing::warn!(key, error = %e, "recording earlier deliveries failed again; they are still not posted twice");
