@@ -145,4 +145,23 @@ mod tests {
         let record = decode_job(raw).expect("a readable record");
         assert_eq!(record.spec.schedule.describe(), "0 9 * * * (EST)");
     }
+
+    #[test]
+    fn a_busy_database_is_throttled_and_other_failures_are_backend_failures() {
+        let failure = |code| {
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some("x".into()))
+        };
+        assert!(matches!(
+            backend(failure(rusqlite::ffi::SQLITE_BUSY)),
+            StoreError::Throttled(_)
+        ));
+        assert!(matches!(
+            backend(failure(rusqlite::ffi::SQLITE_LOCKED)),
+            StoreError::Throttled(_)
+        ));
+        assert!(matches!(
+            backend(failure(rusqlite::ffi::SQLITE_IOERR)),
+            StoreError::Backend(_)
+        ));
+    }
 }
