@@ -4,10 +4,13 @@
 //! heartbeat alarm and of the formatter errors alarm, published to every topic the alarm's
 //! `AlarmActions` name, reaches the ops topic's subscriber (an SQS queue standing in for the
 //! `OpsEmail` or `OpsHttpsEndpoint` subscription), and the alert topic too (Slack, when the
-//! formatter works). Which alarms take which path is held by tests/template.rs.
+//! formatter works). The real formatter, given the same notifications with no secret to read,
+//! keeps them without failing its invocation (so Lambda neither retries nor dead-letters
+//! them) and logs one line per event saying what is missing and what to run. Which alarms
+//! take which path is held by tests/template.rs.
 
 use jobwatch_tests::aws::{secrets, sns};
-use jobwatch_tests::stack::{LiveStack, SlackSecret};
+use jobwatch_tests::stack::{LiveStack, Variant};
 use jobwatch_tests::template::{Deployment, Template};
 use serde_json::{Value, json};
 
@@ -77,13 +80,21 @@ fn alarm_action_topics(template: &Template, logical_id: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitors_own_alarms_reach_the_ops_subscriber_with_no_slack_secret() {
-    let stack = LiveStack::stand_up_with("ops", "warn", SlackSecret::Missing).await;
+    let stack = LiveStack::stand_up_as(
+        "ops",
+        "warn",
+        &Variant {
+            without_slack_secret: true,
+            ..Variant::default()
+        },
+    )
+    .await;
     // The webhook secret the functions are told to read (as the stand-up names it) is absent.
-    let secret = format!("slack-webhook-prod-{}", stack.table);
+    let secret = &stack.slack_secret;
     assert!(
         secrets()
             .describe_secret()
-            .secret_id(&secret)
+            .secret_id(secret)
             .send()
             .await
             .is_err(),
@@ -118,9 +129,25 @@ async fn the_monitors_own_alarms_reach_the_ops_subscriber_with_no_slack_secret()
         .expect("the ops subscriber gets CloudWatch's JSON");
         assert_eq!(notification["AlarmName"], name.as_str());
         assert_eq!(notification["NewStateValue"], "ALARM");
-        // And the alert topic has it too, for Slack once the formatter can post.
-        stack.tap.next_event(&name).await;
+        // And the alert topic has it too, for Slack once the formatter can post: the formatter
+        // keeps it without failing the invocation (no retries, nothing in the dead-letter
+        // queue), and says in one line what is missing and what to run.
+        let event = stack.tap.next_event(&name).await;
+        let handled = stack.formatter.invoke(event).await;
+        assert_eq!(handled["held"], 1, "{alarm}: {handled}");
     }
+    let (_, log) = stack.formatter.log_lines();
+    let about_secret: Vec<&String> = log
+        .iter()
+        .filter(|line| line.contains(&stack.slack_secret))
+        .collect();
+    assert_eq!(about_secret.len(), 2, "one line per event: {log:#?}");
+    assert!(
+        about_secret
+            .iter()
+            .all(|line| line.contains("infra/put-slack-webhook")),
+        "{about_secret:#?}"
+    );
     // Nothing reached Slack: no secret, no webhook. The ops path needed neither.
     assert!(
         stack.slack.messages().is_empty(),

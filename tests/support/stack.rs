@@ -36,11 +36,32 @@ pub struct Running {
 /// The grouping window of the functions of a test stack.
 pub const GROUP_WINDOW: &str = "1s";
 
+/// How a test stack differs from the one `template.yaml` deploys.
+#[derive(Debug, Clone, Default)]
+pub struct Variant {
+    /// Stand up without the Slack webhook secret (as before `infra/put-slack-webhook`).
+    pub without_slack_secret: bool,
+    /// Variables added to a function's environment: (logical id, name, value).
+    pub env: Vec<(&'static str, &'static str, String)>,
+}
+
 impl Running {
-    async fn start(function: Function, deployment: &Deployment<'_>, log_filter: &str) -> Running {
+    async fn start(
+        function: Function,
+        deployment: &Deployment<'_>,
+        log_filter: &str,
+        variant: &Variant,
+    ) -> Running {
         let proxy = CountingProxy::recording().await;
         let runtime = RuntimeApi::start().await;
         let mut env = deployment.function_environment(function.logical_id);
+        env.extend(
+            variant
+                .env
+                .iter()
+                .filter(|(id, _, _)| *id == function.logical_id)
+                .map(|(_, name, value)| (name.to_string(), value.clone())),
+        );
         env.push((
             jobwatch_aws::lambda::LOG_VARIABLE.to_string(),
             log_filter.to_string(),
@@ -187,7 +208,8 @@ pub fn alarm_notification(name: &str) -> String {
     .to_string()
 }
 
-async fn create_secret(name: &str, value: &str) -> String {
+/// Creates a secret on moto (as `infra/put-slack-webhook` or CloudFormation would).
+pub async fn create_secret(name: &str, value: &str) -> String {
     secrets()
         .create_secret()
         .name(name)
@@ -223,14 +245,6 @@ pub fn status(response: &Value) -> u64 {
     response["statusCode"].as_u64().unwrap_or_default()
 }
 
-/// Whether the stand-up puts the Slack webhook secret (as infra/put-slack-webhook would).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlackSecret {
-    Put,
-    /// Not put: a first deploy whose secret comes later, or a deleted secret.
-    Missing,
-}
-
 /// One environment of the stack, running.
 pub struct LiveStack {
     pub template: Template,
@@ -243,6 +257,8 @@ pub struct LiveStack {
     /// The ops topic's subscriber, standing in for `OpsEmail` / `OpsHttpsEndpoint`.
     pub ops_tap: Tap,
     pub slack: SlackReceiver,
+    /// The Slack webhook secret's name, as the formatter and the sweeper are told it.
+    pub slack_secret: String,
     pub ping_key: String,
     pub api_key: String,
     pub ingest: Running,
@@ -255,15 +271,11 @@ impl LiveStack {
     /// template's parameter defaults) and starts the three functions, which log at
     /// `log_filter` (`JOBWATCH_LOG`).
     pub async fn stand_up(name_prefix: &str, log_filter: &str) -> LiveStack {
-        Self::stand_up_with(name_prefix, log_filter, SlackSecret::Put).await
+        LiveStack::stand_up_as(name_prefix, log_filter, &Variant::default()).await
     }
 
-    /// [`Self::stand_up`], with or without the Slack webhook secret.
-    pub async fn stand_up_with(
-        name_prefix: &str,
-        log_filter: &str,
-        slack_secret: SlackSecret,
-    ) -> LiveStack {
+    /// [`Self::stand_up`], with the differences of `variant`.
+    pub async fn stand_up_as(name_prefix: &str, log_filter: &str, variant: &Variant) -> LiveStack {
         let template = Template::load();
         let name = unique_name(name_prefix);
         let mut deployment = Deployment::new(&template);
@@ -327,23 +339,24 @@ impl LiveStack {
             "https://example.lambda-url.us-east-1.on.aws/",
         );
         let slack = SlackReceiver::start().await;
-        let slack_secret_name = deployment
+        let slack_secret = deployment
             .function_environment("FormatterFunction")
             .into_iter()
             .find(|(k, _)| k == jobwatch_aws::slack::SECRET_VARIABLE)
             .map(|(_, v)| v)
             .expect("the formatter is told its webhook secret");
-        if slack_secret == SlackSecret::Put {
+        if !variant.without_slack_secret {
             create_secret(
-                &slack_secret_name,
+                &slack_secret,
                 &json!({"webhook_url": slack.url}).to_string(),
             )
             .await;
         }
 
-        let ingest = Running::start(functions::INGEST, &deployment, log_filter).await;
-        let sweeper = Running::start(functions::SWEEPER, &deployment, log_filter).await;
-        let formatter = Running::start(functions::FORMATTER, &deployment, log_filter).await;
+        let ingest = Running::start(functions::INGEST, &deployment, log_filter, variant).await;
+        let sweeper = Running::start(functions::SWEEPER, &deployment, log_filter, variant).await;
+        let formatter =
+            Running::start(functions::FORMATTER, &deployment, log_filter, variant).await;
         drop(deployment);
         LiveStack {
             template,
@@ -353,6 +366,7 @@ impl LiveStack {
             ops_topic_arn,
             ops_tap,
             slack,
+            slack_secret,
             ping_key,
             api_key,
             ingest,

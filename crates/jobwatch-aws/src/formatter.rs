@@ -3,12 +3,16 @@
 //! `Notifications` metric per record, and the invocation's result. When a message cannot be
 //! delivered in time, it stays in the table and the invocation fails, so Lambda's
 //! asynchronous retries and the on-failure destination keep the event too.
+//!
+//! A message with no webhook to go to (the Slack secret is missing or unusable) is kept in
+//! the table too, and the invocation succeeds: retrying the event cannot help until the
+//! secret is put, and then the next minute's flush posts it.
 
 use std::time::{Duration as StdDuration, Instant};
 
 use jiff::Timestamp;
 use jobwatch_dynamo::{DynamoStore, outbox_token};
-use jobwatch_notify::{Notifier, Policy, sns_records};
+use jobwatch_notify::{Notifier, Policy, Unsettled, sns_records};
 use serde_json::{Value, json};
 
 use crate::emf;
@@ -20,11 +24,24 @@ const MARGIN: StdDuration = StdDuration::from_millis(1_500);
 /// Some messages are kept for a retry: the invocation fails so Lambda retries it.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{undelivered} of {records} messages could not be delivered yet; they are kept and retried"
+    "{undelivered} of {records} messages could not be delivered yet; they are kept and retried{}",
+    cause_text(.cause)
 )]
 pub struct Undelivered {
     pub undelivered: usize,
     pub records: usize,
+    /// Why the first of them was not (Slack, or the table).
+    pub cause: Option<Unsettled>,
+}
+
+fn cause_text(cause: &Option<Unsettled>) -> String {
+    match cause {
+        Some(Unsettled::Delivery) => " (Slack did not take them in time)".into(),
+        Some(Unsettled::StoreThrottled(e)) => format!(" (the table throttled: {e})"),
+        Some(Unsettled::Store(e)) => format!(" (the table failed: {e})"),
+        Some(Unsettled::Contention) => " (the notification state kept changing)".into(),
+        None => String::new(),
+    }
 }
 
 /// Everything a formatter invocation uses, built once per cold start.
@@ -65,9 +82,9 @@ impl Formatter {
             environment: &self.environment,
         };
         let records = sns_records(event);
-        let outcome = notifier
-            .handle_batch(&records, outbox_token, deadline)
-            .await;
+        // Boxed: the batch's future nests deep enough (notifier, store, SDK) to overflow the
+        // compiler's layout query depth inside the runtime's future.
+        let outcome = Box::pin(notifier.handle_batch(&records, outbox_token, deadline)).await;
         emf::emit(outcome.actions.iter().map(|action| {
             emf::event_line(
                 Timestamp::now(),
@@ -81,15 +98,19 @@ impl Formatter {
             return Err(Undelivered {
                 undelivered: outcome.undelivered,
                 records: records.len(),
+                cause: outcome.cause,
             });
         }
         let flushed = match &outcome.flushed {
             Ok(report) => json!({
                 "records": report.records, "delivered": report.delivered,
-                "failed": report.failed, "rejected": report.rejected,
+                "failed": report.failed, "rejected": report.rejected, "held": report.held,
             }),
             Err(e) => json!({"error": e}),
         };
-        Ok(json!({"records": records.len(), "actions": outcome.tally(), "flushed": flushed}))
+        Ok(json!({
+            "records": records.len(), "actions": outcome.tally(), "held": outcome.held,
+            "flushed": flushed,
+        }))
     }
 }

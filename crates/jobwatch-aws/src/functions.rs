@@ -111,6 +111,8 @@ pub const SWEEPER: Function = Function {
         // It flushes held Slack summaries too, so it reads the formatter's webhook and policy.
         var(crate::slack::SECRET_VARIABLE, Deployed),
         var("JOBWATCH_REPEAT_INTERVAL", Optional),
+        // How old an unacknowledged alert must be to be published again (default 30s: the
+        // next sweep or the one after; `sweeper::DEFAULT_REPUBLISH_AFTER`).
         var("JOBWATCH_REPUBLISH_AFTER", Optional),
         // The base of the run links in alerts (the ingest function's URL): none without it.
         var("JOBWATCH_PUBLIC_URL", Deployed),

@@ -7,9 +7,10 @@
 //! Each Lambda's per-invocation work is a service here ([`ingest::Ingest`],
 //! [`sweeper::Sweeper`], [`formatter::Formatter`]) over the library use cases; a Lambda `main`
 //! only reads its configuration, builds the clients once and hands the service to the
-//! runtime.
+//! runtime; what a failed invocation tells Lambda is [`failure`].
 
 pub mod emf;
+pub mod failure;
 pub mod formatter;
 pub mod function_url;
 pub mod functions;

@@ -4,13 +4,19 @@
 //! (a revoked or rotated webhook). The URLs are credentials: never logged. Every post is
 //! counted: `SlackPostFailures` (an EMF metric, with its `Reason` as a property) and
 //! `SlackPosts` (a log line: Logs Insights counts them without a billed metric).
+//!
+//! A secret that does not exist (yet: the README allows putting it after the first deploy)
+//! or holds no usable webhook is not an outage: the message is kept, and the answer is
+//! [`DeliveryError::NotConfigured`], which says what to run, so the formatter does not fail
+//! its invocation into retries. That answer is cached for [`MISSING_CACHE`], so a burst of
+//! events does not read the secret once each.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use jiff::Timestamp;
 use jobwatch_notify::{DeliveryError, Route, Sender, SlackClient};
 use serde_json::Value;
@@ -20,6 +26,9 @@ use crate::emf;
 
 /// How long a read secret is used before it is read again.
 pub const SECRET_CACHE: Duration = Duration::from_secs(5 * 60);
+
+/// How long "there is no usable secret" is believed before the secret is read again.
+pub const MISSING_CACHE: Duration = Duration::from_secs(60);
 
 /// The webhooks of one environment, as the secret holds them.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,8 +100,26 @@ pub fn parse_webhook_secret(secret_id: &str, raw: &str) -> Result<WebhookConfig,
 }
 
 struct Cached {
-    config: Arc<WebhookConfig>,
+    /// The webhooks, or why there are none (what to run).
+    config: Result<Arc<WebhookConfig>, String>,
     read_at: Instant,
+}
+
+/// Why the webhooks could not be had.
+enum Unavailable {
+    /// There is no usable secret: not configured (the reason says what to run).
+    NotConfigured(String),
+    /// Reading it failed (network, throttling, permissions): may work on a retry.
+    Failed(String),
+}
+
+/// Secrets Manager's answers that mean "there is no such secret to read": missing, or
+/// scheduled for deletion (which it reports as an invalid request).
+fn is_missing(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("ResourceNotFoundException" | "InvalidRequestException")
+    )
 }
 
 /// A [`Sender`] posting to the webhooks of a Secrets Manager secret.
@@ -104,6 +131,8 @@ pub struct SecretWebhooks {
     cache_for: Duration,
     cached: Mutex<Option<Cached>>,
     reads: AtomicU64,
+    /// Posts made whose recording in the table failed (`jobwatch_notify::Settlements`).
+    unrecorded: jobwatch_notify::Settlements,
 }
 
 /// The variable naming the webhook secret (by default `slack-webhook-<env>`).
@@ -143,6 +172,7 @@ impl SecretWebhooks {
             cache_for: SECRET_CACHE,
             cached: Mutex::new(None),
             reads: AtomicU64::new(0),
+            unrecorded: Default::default(),
         })
     }
 
@@ -151,39 +181,72 @@ impl SecretWebhooks {
         self.reads.load(Ordering::Relaxed)
     }
 
-    /// The webhooks: from the cache while it is fresh, unless `again` (Slack said the
-    /// webhook is gone).
-    async fn config(&self, again: bool) -> Result<Arc<WebhookConfig>, String> {
+    /// What to run to put the secret.
+    fn remedy(&self) -> String {
+        let command = if self.secret_id == format!("slack-webhook-{}", self.environment) {
+            format!("infra/put-slack-webhook --env {}", self.environment)
+        } else {
+            format!("infra/put-slack-webhook --secret-name {}", self.secret_id)
+        };
+        format!("run `{command}`; the message is kept and posted within a minute of it")
+    }
+
+    /// The webhooks: from the cache while it is fresh (a missing secret's answer for
+    /// [`MISSING_CACHE`]), unless `again` (Slack said the webhook is gone).
+    async fn config(&self, again: bool) -> Result<Arc<WebhookConfig>, Unavailable> {
         let mut cached = self.cached.lock().await;
-        if !again
-            && let Some(c) = cached.as_ref()
-            && c.read_at.elapsed() < self.cache_for
-        {
-            return Ok(Arc::clone(&c.config));
+        if let Some(c) = cached.as_ref() {
+            match &c.config {
+                Ok(config) if !again && c.read_at.elapsed() < self.cache_for => {
+                    return Ok(Arc::clone(config));
+                }
+                Err(reason) if c.read_at.elapsed() < MISSING_CACHE => {
+                    return Err(Unavailable::NotConfigured(reason.clone()));
+                }
+                _ => {}
+            }
         }
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let output = self
+        let read = self
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
             .send()
-            .await
-            .map_err(|e| {
-                format!(
+            .await;
+        let config = match read {
+            Ok(output) => match output.secret_string() {
+                None => Err(format!(
+                    "the Slack webhook secret {} has no string value: {}",
+                    self.secret_id,
+                    self.remedy()
+                )),
+                Some(raw) => parse_webhook_secret(&self.secret_id, raw)
+                    .map(Arc::new)
+                    .map_err(|e| {
+                        format!(
+                            "the Slack webhook secret is not usable ({e}): {}",
+                            self.remedy()
+                        )
+                    }),
+            },
+            Err(e) if is_missing(e.code()) => Err(format!(
+                "the Slack webhook secret {} does not exist: {}",
+                self.secret_id,
+                self.remedy()
+            )),
+            Err(e) => {
+                return Err(Unavailable::Failed(format!(
                     "reading secret {}: {}",
                     self.secret_id,
                     DisplayErrorContext(e)
-                )
-            })?;
-        let raw = output
-            .secret_string()
-            .ok_or_else(|| format!("secret {} has no string value", self.secret_id))?;
-        let config = Arc::new(parse_webhook_secret(&self.secret_id, raw)?);
+                )));
+            }
+        };
         *cached = Some(Cached {
-            config: Arc::clone(&config),
+            config: config.clone(),
             read_at: Instant::now(),
         });
-        Ok(config)
+        config.map_err(Unavailable::NotConfigured)
     }
 
     async fn post(
@@ -227,7 +290,12 @@ impl Sender for SecretWebhooks {
     ) -> Result<(), DeliveryError> {
         let config = match self.config(false).await {
             Ok(config) => config,
-            Err(e) => {
+            // Logged once per message by the notifier, with this reason.
+            Err(Unavailable::NotConfigured(reason)) => {
+                self.count("SlackPostFailures", Some("not_configured"));
+                return Err(DeliveryError::NotConfigured { reason });
+            }
+            Err(Unavailable::Failed(e)) => {
                 tracing::error!(error = %e, "cannot read the Slack webhook secret");
                 self.count("SlackPostFailures", Some("secret_unreadable"));
                 return Err(DeliveryError::GaveUp {
@@ -249,7 +317,7 @@ impl Sender for SecretWebhooks {
                         result = again;
                     }
                 }
-                Err(read) => {
+                Err(Unavailable::NotConfigured(read) | Unavailable::Failed(read)) => {
                     tracing::error!(error = %read, "reading the Slack webhook secret again failed")
                 }
             }
@@ -270,6 +338,10 @@ impl Sender for SecretWebhooks {
             }
         }
         result
+    }
+
+    fn unrecorded(&self) -> Option<&jobwatch_notify::Settlements> {
+        Some(&self.unrecorded)
     }
 }
 

@@ -23,6 +23,15 @@ use serde_json::{Value, json};
 use crate::publisher::AlertPublisher;
 use crate::slack::SecretWebhooks;
 
+/// How old an unacknowledged alert must be before a sweep publishes it again. Three times
+/// the ingest's 10 s timeout, so a publish still in progress in the ingest is not raced;
+/// a delivery still in progress in the formatter is recognised by its claim (the copy is
+/// not posted). Sweeps run every minute, so an alert whose publish failed goes out again
+/// at the next sweep or the one after (within 90 s), where 10 minutes was the default
+/// before: the formatter recognises a copy by its id, so publishing early costs nothing
+/// but a request.
+pub const DEFAULT_REPUBLISH_AFTER: Duration = Duration::from_secs(30);
+
 /// Outbox entries read per sweep for publishing again.
 const REPUBLISH_PAGE: usize = 100;
 /// The longest a sweep spends flushing held notifications.

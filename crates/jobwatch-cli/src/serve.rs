@@ -148,6 +148,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         Some(main) => Some(Webhooks {
             main,
             escalation: webhook(escalation_webhook)?,
+            unrecorded: Default::default(),
         }),
         None => None,
     };
@@ -266,6 +267,10 @@ impl Sender for UntilStopped {
             }),
             result = self.webhooks.send(route, payload, deadline) => result,
         }
+    }
+
+    fn unrecorded(&self) -> Option<&jobwatch_notify::dispatch::Settlements> {
+        self.webhooks.unrecorded()
     }
 }
 

@@ -8,7 +8,7 @@ use jobwatch_store::{JobRecord, StoreError};
 
 use crate::DynamoStore;
 use crate::codec::job_item;
-use crate::errors::backend;
+use crate::errors::{backend, service};
 
 impl DynamoStore {
     /// Writes many new jobs at once, 25 per request, without the existence check of
@@ -111,7 +111,7 @@ impl DynamoStore {
                     .request_items(&self.table, pending)
                     .send()
                     .await
-                    .map_err(backend)?;
+                    .map_err(service)?;
                 pending = output
                     .unprocessed_items()
                     .and_then(|u| u.get(&self.table))
@@ -150,7 +150,7 @@ async fn get_batch(
             .request_items(table, pending.clone())
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         if let Some(found) = output.responses().and_then(|r| r.get(table)) {
             items.extend(found.iter().cloned());
         }

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use jobwatch_store::{IncidentRecord, IncidentStore, StoreError};
 
 use crate::codec::{INCIDENT_SK, NOTIFY_SHARD, decode_incident, incident_item, incident_pk, n, s};
-use crate::errors::{backend, corrupt, is_conditional_failure};
+use crate::errors::{corrupt, is_conditional_failure, service};
 use crate::schema::DUE_INDEX;
 use crate::{DynamoStore, page_size};
 
@@ -22,7 +22,7 @@ impl IncidentStore for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         output.item().map(decode_incident).transpose()
     }
 
@@ -47,7 +47,7 @@ impl IncidentStore for DynamoStore {
             Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => {
                 Err(StoreError::Conflict)
             }
-            Err(e) => Err(backend(e)),
+            Err(e) => Err(service(e)),
         }
     }
 
@@ -71,7 +71,7 @@ impl IncidentStore for DynamoStore {
         // The index holds keys only: collect the due keys, then read those records.
         let mut keys = Vec::new();
         while keys.len() < limit {
-            let Some(item) = items.try_next().await.map_err(backend)? else {
+            let Some(item) = items.try_next().await.map_err(service)? else {
                 break;
             };
             keys.push(HashMap::from([

@@ -12,7 +12,7 @@ use jobwatch_store::{Commit, JobRecord, JobStore, StoreError};
 use crate::codec::{
     JOB_SK, decode_job, expires_at, job_item, job_key, job_pk, n, outbox_item, run_item, s, text,
 };
-use crate::errors::{backend, corrupt, is_conditional_failure};
+use crate::errors::{backend, corrupt, is_conditional_failure, is_throttling, service};
 use crate::schema::{
     DUE_INDEX, DUE_SHARDS, JOBS_INDEX, LISTED, STATUS_INDEX, TTL_ATTRIBUTE, UUID_INDEX,
 };
@@ -36,7 +36,7 @@ impl JobStore for DynamoStore {
             Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => {
                 Err(StoreError::AlreadyExists)
             }
-            Err(e) => Err(backend(e)),
+            Err(e) => Err(service(e)),
         }
     }
 
@@ -50,7 +50,7 @@ impl JobStore for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         output.item().map(decode_job).transpose()
     }
 
@@ -74,7 +74,7 @@ impl JobStore for DynamoStore {
             .limit(1)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         let Some(slug) = output
             .items()
             .first()
@@ -109,7 +109,7 @@ impl JobStore for DynamoStore {
             .send()
             .try_collect()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         let keys = keys
             .iter()
             .map(|key| Ok(job_key(job_slug(key)?)))
@@ -162,7 +162,7 @@ impl JobStore for DynamoStore {
                 Err(e) if e.as_service_error().is_some_and(is_conditional_failure) => {
                     Err(StoreError::Conflict)
                 }
-                Err(e) => Err(backend(e)),
+                Err(e) => Err(service(e)),
             };
         }
         let overflow = extra_items.split_off(extra_items.len().min(MAX_TRANSACTION_ITEMS - 1));
@@ -183,15 +183,23 @@ impl JobStore for DynamoStore {
             .await;
         if let Err(e) = result {
             use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-            let conflict = matches!(
-                e.as_service_error(),
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if cancelled.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-            );
+            let reasons: Vec<Option<&str>> = match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let conflict = reasons.first().copied().flatten() == Some("ConditionalCheckFailed");
+            // A transaction cancelled because an item was throttled is throttled too.
+            let throttled = reasons.iter().any(|code| is_throttling(*code));
             return Err(if conflict {
                 StoreError::Conflict
+            } else if throttled {
+                StoreError::Throttled(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
             } else {
-                backend(e)
+                service(e)
             });
         }
         // Beyond one transaction's size (a long catch-up), the rest follows the committed state.
@@ -208,7 +216,7 @@ impl JobStore for DynamoStore {
             .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         let existed = deleted.attributes().is_some_and(|a| !a.is_empty());
         let keys = self
             .client
@@ -223,7 +231,7 @@ impl JobStore for DynamoStore {
             .send()
             .try_collect()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         self.delete_items(keys).await?;
         Ok(existed)
     }
@@ -267,7 +275,7 @@ impl JobStore for DynamoStore {
                 .limit(1)
                 .send()
                 .await
-                .map_err(backend)?;
+                .map_err(service)?;
             let at = output
                 .items()
                 .first()
@@ -300,7 +308,7 @@ impl JobStore for DynamoStore {
             .send();
         let mut runs = Vec::new();
         while runs.len() < limit {
-            let Some(item) = items.try_next().await.map_err(backend)? else {
+            let Some(item) = items.try_next().await.map_err(service)? else {
                 break;
             };
             runs.push(serde_json::from_str(text(&item, "run")?).map_err(|e| corrupt("run", e))?);
@@ -322,7 +330,7 @@ impl JobStore for DynamoStore {
                 .expression_attribute_values(":shard", s(format!("down#{shard}")))
                 .into_paginator()
                 .send();
-            while let Some(page) = pages.try_next().await.map_err(backend)? {
+            while let Some(page) = pages.try_next().await.map_err(service)? {
                 down += u64::try_from(page.count()).unwrap_or(0);
             }
         }
@@ -369,7 +377,7 @@ async fn due_keys(
         .send();
     let mut due = Vec::new();
     while due.len() < limit {
-        let Some(item) = items.try_next().await.map_err(backend)? else {
+        let Some(item) = items.try_next().await.map_err(service)? else {
             break;
         };
         let at = item

@@ -7,7 +7,7 @@ use jobwatch_core::AlertEvent;
 use jobwatch_store::{Outbox, StoreError, StoredAlert};
 
 use crate::codec::{OUTBOX_PK, expires_at, outbox_item, s, text};
-use crate::errors::{backend, corrupt};
+use crate::errors::{corrupt, service};
 use crate::{ALERT_RETENTION_DAYS, DynamoStore};
 
 impl Outbox for DynamoStore {
@@ -24,7 +24,7 @@ impl Outbox for DynamoStore {
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         output
             .items()
             .iter()

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use jobwatch_store::StoreError;
 
-use crate::errors::backend;
+use crate::errors::{backend, service};
 
 /// The sparse index of jobs by deadline (keys only): hash `due_shard`, range `due_at`. The
 /// sweep reads the due keys, then the due jobs themselves, so an index entry stays ~100
@@ -156,7 +156,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .map_err(backend)?,
         );
     }
-    request.send().await.map_err(backend)?;
+    request.send().await.map_err(service)?;
     client
         .update_time_to_live()
         .table_name(table)
@@ -169,6 +169,6 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         )
         .send()
         .await
-        .map_err(backend)?;
+        .map_err(service)?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use jobwatch_store::{Settings, StoreError};
 
 use crate::DynamoStore;
 use crate::codec::s;
-use crate::errors::{backend, is_conditional_failure};
+use crate::errors::{is_conditional_failure, service};
 
 impl Settings for DynamoStore {
     async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -17,7 +17,7 @@ impl Settings for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(service)?;
         Ok(output
             .item()
             .and_then(|item| item.get("value"))
@@ -42,7 +42,7 @@ impl Settings for DynamoStore {
                 .get_setting(key)
                 .await?
                 .ok_or_else(|| StoreError::Backend("setting vanished".into())),
-            Err(e) => Err(backend(e)),
+            Err(e) => Err(service(e)),
         }
     }
 }

@@ -10,7 +10,7 @@ use jobwatch_store::{Settings, StoreError};
 
 use crate::DynamoStore;
 use crate::codec::{JOB_SK, s};
-use crate::errors::backend;
+use crate::errors::service;
 use crate::schema::LISTED;
 
 const JOBS_INDEX_DONE: &str = "upgrade:jobs-index";
@@ -32,7 +32,7 @@ impl DynamoStore {
             .items()
             .send();
         let mut changed = 0;
-        while let Some(key) = keys.try_next().await.map_err(backend)? {
+        while let Some(key) = keys.try_next().await.map_err(service)? {
             let Some(pk) = key.get("PK").cloned() else {
                 continue;
             };
@@ -53,7 +53,7 @@ impl DynamoStore {
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(crate::errors::is_conditional_failure) => {}
-                Err(e) => return Err(backend(e)),
+                Err(e) => return Err(service(e)),
             }
         }
         self.init_setting(JOBS_INDEX_DONE, "done").await?;

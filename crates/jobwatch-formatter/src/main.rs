@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use anyhow::anyhow;
+use jobwatch_aws::failure::Failure;
 use jobwatch_aws::formatter::Formatter;
 use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::slack::SecretWebhooks;
@@ -49,12 +50,18 @@ fn formatter_from_env() -> anyhow::Result<Formatter> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     jobwatch_aws::lambda::init_tracing();
-    let formatter = Arc::new(formatter_from_env().map_err(|e| Error::from(format!("{e:#}")))?);
+    let formatter = match formatter_from_env() {
+        Ok(formatter) => Arc::new(formatter),
+        Err(e) => return Err(jobwatch_aws::failure::init_failed(e).await),
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let formatter = Arc::clone(&formatter);
         async move {
             let deadline_ms = event.context.deadline;
-            Ok::<_, Error>(formatter.handle(&event.payload, deadline_ms).await?)
+            formatter
+                .handle(&event.payload, deadline_ms)
+                .await
+                .map_err(Failure::from)
         }
     }))
     .await

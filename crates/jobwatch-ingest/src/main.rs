@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use jobwatch_aws::failure::Failure;
 use jobwatch_aws::ingest::Ingest;
 use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::observer::LambdaObserver;
@@ -46,10 +47,13 @@ fn ingest_from_env() -> anyhow::Result<Ingest> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     jobwatch_aws::lambda::init_tracing();
-    let ingest = Arc::new(ingest_from_env().map_err(|e| Error::from(format!("{e:#}")))?);
+    let ingest = match ingest_from_env() {
+        Ok(ingest) => Arc::new(ingest),
+        Err(e) => return Err(jobwatch_aws::failure::init_failed(e).await),
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let ingest = Arc::clone(&ingest);
-        async move { ingest.handle(&event.payload).await.map_err(Error::from) }
+        async move { (ingest.handle(&event.payload).await).map_err(Failure::keys_unavailable) }
     }))
     .await
 }

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use jobwatch_core::AlertEvent;
 use jobwatch_store::Store;
 
-use crate::dispatch::{FlushReport, Notifier, Sender};
+use crate::dispatch::{FlushReport, Notifier, NotifyError, Sender};
 use crate::incoming::{Incoming, Notice, SnsRecord, classify};
 
 /// What became of a batch of records.
@@ -21,8 +21,38 @@ pub struct BatchOutcome {
     pub actions: Vec<&'static str>,
     /// Records whose delivery is not settled: kept in the store, retried later.
     pub undelivered: usize,
+    /// Why the first unsettled record is not settled (none when all are).
+    pub cause: Option<Unsettled>,
+    /// Messages kept for want of a webhook (its secret is missing): they wait for the next
+    /// flushes, and the records count as handled.
+    pub held: usize,
     /// The flush of held notifications, or why it failed (the next flush retries).
     pub flushed: Result<FlushReport, String>,
+}
+
+/// Why a record's delivery is not settled, for the invocation's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unsettled {
+    /// Slack (or the digest it goes into) could not take a message in time.
+    Delivery,
+    /// The store refused the request for now, after retries.
+    StoreThrottled(String),
+    /// The store failed otherwise.
+    Store(String),
+    /// Others kept changing the same notification state.
+    Contention,
+}
+
+impl Unsettled {
+    fn of(error: &NotifyError) -> Unsettled {
+        match error {
+            NotifyError::Store(jobwatch_store::StoreError::Throttled(text)) => {
+                Unsettled::StoreThrottled(text.clone())
+            }
+            NotifyError::Store(e) => Unsettled::Store(e.to_string()),
+            NotifyError::Contention => Unsettled::Contention,
+        }
+    }
 }
 
 impl BatchOutcome {
@@ -49,6 +79,8 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         let mut outcome = BatchOutcome {
             actions: Vec::with_capacity(records.len()),
             undelivered: 0,
+            cause: None,
+            held: 0,
             flushed: Ok(FlushReport::default()),
         };
         for record in records {
@@ -56,17 +88,21 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             let line = incoming.notice.console_line();
             let action = match self.handle(&incoming, Timestamp::now(), deadline).await {
                 Ok(handled) => {
-                    tracing::info!(action = ?handled.action, delivered = handled.delivered, failed = handled.failed, "{line}");
+                    tracing::info!(action = ?handled.action, delivered = handled.delivered, failed = handled.failed, held = handled.held, "{line}");
+                    outcome.held += handled.held as usize;
                     if handled.is_settled() {
+                        // A held message waits in the notification state, not the outbox.
                         self.acknowledge(&incoming, &outbox_token).await;
                     } else {
                         outcome.undelivered += 1;
+                        outcome.cause.get_or_insert(Unsettled::Delivery);
                     }
                     handled.action.name()
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "handling a message failed: {line}");
                     outcome.undelivered += 1;
+                    outcome.cause.get_or_insert_with(|| Unsettled::of(&e));
                     "error"
                 }
             };

@@ -30,8 +30,10 @@ mod slack;
 pub mod state;
 mod stored;
 
-pub use batch::BatchOutcome;
-pub use dispatch::{FlushReport, Notifier, NotifyError, Outcome, Sender, Webhooks, flush_due};
+pub use batch::{BatchOutcome, Unsettled};
+pub use dispatch::{
+    FlushReport, Notifier, NotifyError, Outcome, Sender, Settlements, Webhooks, flush_due,
+};
 pub use incoming::{Incoming, Notice, SnsRecord, classify, sns_records};
 pub use policy::{Class, Delivery, Fatigue, POLICY_VARIABLES, Policy, Rule};
 pub use render::{console_line, render_alarm, render_fallback, render_slack};

@@ -13,12 +13,24 @@ pub enum DeliveryError {
     /// Slack kept failing (429, 5xx, timeouts) until the time allowed ran out.
     #[error("Slack unavailable after {attempts} attempts: {last}")]
     GaveUp { attempts: u32, last: String },
+    /// There is no webhook to post to yet (its secret is missing or unreadable): the message
+    /// is kept and tried again once it may be there, without failing the invocation, since
+    /// retrying the event sooner cannot help. `reason` says what is missing and what to run.
+    #[error("{reason}")]
+    NotConfigured { reason: String },
 }
 
 impl DeliveryError {
-    /// Whether a later attempt may succeed.
+    /// Whether a later attempt may succeed soon: Slack itself was unavailable. (A message
+    /// without a webhook, [`DeliveryError::NotConfigured`], is kept too, but waits for the
+    /// configuration rather than for a retry of the event.)
     pub fn is_retryable(&self) -> bool {
         matches!(self, DeliveryError::GaveUp { .. })
+    }
+
+    /// Whether the webhook is not configured yet ([`DeliveryError::NotConfigured`]).
+    pub fn is_not_configured(&self) -> bool {
+        matches!(self, DeliveryError::NotConfigured { .. })
     }
 
     /// Whether the webhook itself is gone (revoked, or its channel archived): the secret
@@ -48,6 +60,7 @@ impl DeliveryError {
             DeliveryError::Rejected { status, reason } => {
                 code(reason).unwrap_or_else(|| format!("http_{status}"))
             }
+            DeliveryError::NotConfigured { .. } => "not_configured".into(),
             DeliveryError::GaveUp { last, .. } => {
                 if last.starts_with("HTTP 429") {
                     "rate_limited".into()

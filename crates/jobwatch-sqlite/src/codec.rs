@@ -7,7 +7,12 @@ use jobwatch_store::{IncidentRecord, JobRecord, StoreError};
 use rusqlite::{Connection, OptionalExtension};
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e.sqlite_error_code() {
+        // Another connection held the file past the busy timeout: a later try succeeds.
+        Some(DatabaseBusy | DatabaseLocked) => StoreError::Throttled(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
 
 pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -139,5 +144,24 @@ mod tests {
         );
         let record = decode_job(raw).expect("a readable record");
         assert_eq!(record.spec.schedule.describe(), "0 9 * * * (EST)");
+    }
+
+    #[test]
+    fn a_busy_database_is_throttled_and_other_failures_are_backend_failures() {
+        let failure = |code| {
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some("x".into()))
+        };
+        assert!(matches!(
+            backend(failure(rusqlite::ffi::SQLITE_BUSY)),
+            StoreError::Throttled(_)
+        ));
+        assert!(matches!(
+            backend(failure(rusqlite::ffi::SQLITE_LOCKED)),
+            StoreError::Throttled(_)
+        ));
+        assert!(matches!(
+            backend(failure(rusqlite::ffi::SQLITE_IOERR)),
+            StoreError::Backend(_)
+        ));
     }
 }

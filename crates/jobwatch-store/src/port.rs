@@ -22,9 +22,22 @@ pub enum StoreError {
     /// A stored document could not be read back (corruption or an incompatible version).
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
-    /// The database itself failed (I/O, throttling, network).
+    /// The database itself failed (I/O, network, a refused request).
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// The database refused the request for now (DynamoDB throttling, a busy SQLite file):
+    /// the same request later is expected to succeed.
+    #[error("storage throttled: {0}")]
+    Throttled(String),
+}
+
+impl StoreError {
+    /// Whether the same request may succeed if tried again a little later: throttling, and
+    /// backend failures (a dropped connection looks the same as a refused request from
+    /// here). A conflict is retried by re-reading instead ([`crate::ConflictRetry`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Throttled(_) | StoreError::Backend(_))
+    }
 }
 
 /// A job's new state to commit, with the effects that must land atomically with it.

@@ -4,7 +4,8 @@
 //!
 //! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, and optionally
 //! `JOBWATCH_ALERT_TOPIC_ARN`, `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_REPEAT_INTERVAL` (default
-//! `4h`), `JOBWATCH_REPUBLISH_AFTER` (default `10m`), `JOBWATCH_REPORT_TIME`,
+//! `4h`), `JOBWATCH_REPUBLISH_AFTER` (default `30s`: the next sweep publishes again what the
+//! formatter has not acknowledged), `JOBWATCH_REPORT_TIME`,
 //! `JOBWATCH_REPORT_TIMEZONE`, `JOBWATCH_PER_JOB_METRICS`, `JOBWATCH_PUBLIC_URL` (the base of run
 //! links in alerts).
 //! The list, with what a deployment must set and the AWS actions this binary calls, is
@@ -14,10 +15,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use jiff::Timestamp;
+use jobwatch_aws::failure::Failure;
 use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::observer::LambdaObserver;
 use jobwatch_aws::publisher::AlertPublisher;
-use jobwatch_aws::sweeper::Sweeper;
+use jobwatch_aws::sweeper::{DEFAULT_REPUBLISH_AFTER, Sweeper};
 use jobwatch_core::Duration;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -34,7 +36,7 @@ fn sweeper_from_env() -> anyhow::Result<Sweeper> {
     let environment = required("JOBWATCH_ENV")?;
     let repeat = jobwatch_core::machine::DEFAULT_REPEAT_INTERVAL;
     let repeat = duration("JOBWATCH_REPEAT_INTERVAL", repeat)?;
-    let republish_after = duration("JOBWATCH_REPUBLISH_AFTER", Duration::from_mins(10))?;
+    let republish_after = duration("JOBWATCH_REPUBLISH_AFTER", DEFAULT_REPUBLISH_AFTER)?;
     let sdk = jobwatch_aws::sdk::from_env()?;
     let store = jobwatch_dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
     let topic = optional("JOBWATCH_ALERT_TOPIC_ARN");
@@ -62,12 +64,15 @@ fn sweeper_from_env() -> anyhow::Result<Sweeper> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     jobwatch_aws::lambda::init_tracing();
-    let sweeper = Arc::new(sweeper_from_env().map_err(|e| Error::from(format!("{e:#}")))?);
+    let sweeper = match sweeper_from_env() {
+        Ok(sweeper) => Arc::new(sweeper),
+        Err(e) => return Err(jobwatch_aws::failure::init_failed(e).await),
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let sweeper = Arc::clone(&sweeper);
         // The schedule's own time is when the sweep should have run; sweeping at "now"
         // catches up with everything due since, whatever the delay.
-        async move { Ok::<_, Error>(sweeper.handle(&event.payload, Timestamp::now()).await?) }
+        async move { (sweeper.handle(&event.payload, Timestamp::now()).await).map_err(Failure::from) }
     }))
     .await
 }

@@ -1,6 +1,7 @@
 //! A proxy in front of moto that counts every AWS request a binary makes, by operation and
 //! by IAM action, and on demand records each exchange (operation, request and response
-//! bodies) for the cost model (`crate::cost`).
+//! bodies) for the cost model (`crate::cost`). A test can make it answer chosen requests
+//! with AWS's own errors ([`crate::faults`]).
 //!
 //! The IAM actions are those AWS authorises, which are not always the operation's name: a
 //! DynamoDB transaction is authorised item by item, as the operation each item stands for
@@ -62,6 +63,7 @@ struct Seen {
     actions: Mutex<BTreeSet<String>>,
     /// `None`: not recording.
     exchanges: Option<Mutex<Vec<Exchange>>>,
+    faults: crate::faults::Faults,
 }
 
 /// A proxy in front of moto that counts requests by operation (`DynamoDB_20120810.GetItem`
@@ -173,6 +175,9 @@ impl Forwarder {
         *lock(&self.seen.counts)
             .entry(operation.clone())
             .or_default() += 1;
+        if let Some(fault) = self.seen.faults.answer(&operation, &body) {
+            return fault;
+        }
         let url = format!(
             "{}{}",
             self.upstream,
@@ -326,6 +331,11 @@ impl CountingProxy {
             seen,
             task,
         }
+    }
+
+    /// The faults this proxy answers instead of forwarding (none unless a test adds some).
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.seen.faults
     }
 
     /// The IAM actions (`service:Operation`) of every request since the proxy started.

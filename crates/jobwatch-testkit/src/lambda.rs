@@ -38,6 +38,8 @@ impl Invocation {
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Invocation>>>>;
 /// When the function first asked for an event: it is initialised and ready.
 type FirstPoll = Arc<Mutex<Option<std::time::Instant>>>;
+/// What the function reported to `/runtime/init/error`.
+type InitErrors = Arc<Mutex<Vec<Value>>>;
 
 pub struct RuntimeApi {
     /// `host:port`, for `AWS_LAMBDA_RUNTIME_API`.
@@ -45,6 +47,7 @@ pub struct RuntimeApi {
     events: mpsc::UnboundedSender<(String, Value)>,
     pending: Pending,
     first_poll: FirstPoll,
+    init_errors: InitErrors,
     next_id: std::sync::atomic::AtomicU64,
     task: tokio::task::JoinHandle<()>,
 }
@@ -65,25 +68,34 @@ impl RuntimeApi {
         let queue = Arc::new(AsyncMutex::new(queue));
         let pending: Pending = Arc::default();
         let first_poll: FirstPoll = Arc::default();
+        let init_errors: InitErrors = Arc::default();
         let state = (
             Arc::clone(&queue),
             Arc::clone(&pending),
             Arc::clone(&first_poll),
+            Arc::clone(&init_errors),
         );
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (queue, pending, first) = (
+                let (queue, pending, first, init) = (
                     Arc::clone(&state.0),
                     Arc::clone(&state.1),
                     Arc::clone(&state.2),
+                    Arc::clone(&state.3),
                 );
                 tokio::spawn(async move {
                     let service =
                         service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                            let (queue, pending, first) =
-                                (Arc::clone(&queue), Arc::clone(&pending), Arc::clone(&first));
+                            let (queue, pending, first, init) = (
+                                Arc::clone(&queue),
+                                Arc::clone(&pending),
+                                Arc::clone(&first),
+                                Arc::clone(&init),
+                            );
                             async move {
-                                Ok::<_, Infallible>(route(request, &queue, &pending, &first).await)
+                                Ok::<_, Infallible>(
+                                    route(request, &queue, &pending, &first, &init).await,
+                                )
                             }
                         });
                     let _ = http1::Builder::new()
@@ -97,6 +109,7 @@ impl RuntimeApi {
             events,
             pending,
             first_poll,
+            init_errors,
             next_id: 0.into(),
             task,
         }
@@ -111,6 +124,23 @@ impl RuntimeApi {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         panic!("the function never asked for an event");
+    }
+
+    /// What the function reported to `/runtime/init/error` (it could not start), waiting up
+    /// to `wait` for a first report.
+    pub async fn init_errors(&self, wait: Duration) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let reported = self
+                .init_errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if !reported.is_empty() || std::time::Instant::now() >= deadline {
+                return reported;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Delivers `event` to the function and waits (bounded) for its answer.
@@ -154,6 +184,7 @@ async fn route(
     queue: &AsyncMutex<mpsc::UnboundedReceiver<(String, Value)>>,
     pending: &Pending,
     first_poll: &FirstPoll,
+    init_errors: &InitErrors,
 ) -> hyper::Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
     if path == "/2018-06-01/runtime/invocation/next" {
@@ -215,6 +246,10 @@ async fn route(
         }
         ["init", "error"] => {
             eprintln!("function init error: {}", String::from_utf8_lossy(&body));
+            init_errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
             reply(202, Bytes::from_static(b"{\"status\":\"OK\"}"), &[])
         }
         _ => reply(404, Bytes::from_static(b"unknown runtime API path"), &[]),

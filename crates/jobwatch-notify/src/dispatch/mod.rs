@@ -8,6 +8,10 @@
 //! refused it for good). So a crash, a timeout or a Slack outage loses nothing: the message
 //! becomes due again and the next [`flush_due`] (formatter or sweeper) delivers it; and a
 //! notice delivered twice is posted once.
+//!
+//! Once Slack has taken a message, recording that is retried until it lands (the
+//! [`settle`] submodule): a post Slack accepted is never posted again because the store was
+//! throttled when it was to be recorded.
 
 use std::future::Future;
 use std::time::{Duration as StdDuration, Instant};
@@ -20,8 +24,7 @@ use crate::incoming::Incoming;
 use crate::policy::{Delivery, Policy};
 use crate::slack::{DeliveryError, SlackClient};
 use crate::state::{
-    self, Action, DigestDoc, DigestLine, Outgoing, Route, SubjectDoc, backoff, digest_key,
-    digest_window,
+    self, Action, DigestDoc, DigestLine, Outgoing, Route, SubjectDoc, digest_key, digest_window,
 };
 
 /// Compare-and-set attempts before giving up on a very contended key.
@@ -39,12 +42,21 @@ pub trait Sender: Send + Sync {
         payload: &Value,
         deadline: Instant,
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+
+    /// Where this process remembers the messages it delivered whose recording in the store
+    /// failed for longer than the invocation could wait ([`Settlements`]). `None`: not
+    /// remembered (a recording that fails is retried within the invocation only).
+    fn unrecorded(&self) -> Option<&Settlements> {
+        None
+    }
 }
 
 /// Fixed webhooks (`jobwatch serve`).
 pub struct Webhooks {
     pub main: SlackClient,
     pub escalation: Option<SlackClient>,
+    /// What was posted and could not be recorded yet (`Settlements::default()`).
+    pub unrecorded: Settlements,
 }
 
 impl Sender for Webhooks {
@@ -63,6 +75,10 @@ impl Sender for Webhooks {
                 None => Ok(()),
             },
         }
+    }
+
+    fn unrecorded(&self) -> Option<&Settlements> {
+        Some(&self.unrecorded)
     }
 }
 
@@ -84,6 +100,9 @@ pub struct Outcome {
     pub failed: u32,
     /// Messages Slack refused for good (logged, counted).
     pub rejected: u32,
+    /// Messages kept because there is no webhook to post to yet (its secret is missing):
+    /// retried by the next flushes, without failing the invocation.
+    pub held: u32,
 }
 
 impl Outcome {
@@ -93,6 +112,7 @@ impl Outcome {
             delivered: 0,
             failed: 0,
             rejected: 0,
+            held: 0,
         }
     }
 
@@ -109,6 +129,8 @@ pub struct FlushReport {
     pub delivered: u32,
     pub failed: u32,
     pub rejected: u32,
+    /// Kept for want of a webhook ([`Outcome::held`]).
+    pub held: u32,
 }
 
 /// The policy, the store and the sender, for one deployment environment.
@@ -121,6 +143,9 @@ pub struct Notifier<'a, S, T> {
 }
 
 mod held;
+mod settle;
+
+pub use settle::Settlements;
 
 pub(crate) fn encode<D: serde::Serialize>(doc: &D) -> String {
     serde_json::to_string(doc).unwrap_or_else(|_| "{}".into())
@@ -149,6 +174,8 @@ pub(crate) enum Sent {
     Delivered,
     Failed(String),
     Rejected(DeliveryError),
+    /// Not sent: no webhook is configured yet.
+    Held(String),
 }
 
 /// The claim lasts as long as the invocation may run.
@@ -167,6 +194,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         now: Timestamp,
         deadline: Instant,
     ) -> Result<Outcome, NotifyError> {
+        self.record_unrecorded(now).await;
         let notice = &incoming.notice;
         let environment = notice.environment(self.environment);
         let delivery = self
@@ -240,6 +268,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         deadline: Instant,
     ) -> Result<FlushReport, NotifyError> {
         let mut report = FlushReport::default();
+        self.record_unrecorded(now).await;
         let due = self.store.due_incidents(now, FLUSH_PAGE).await?;
         for record in due {
             if Instant::now() >= deadline {
@@ -263,6 +292,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             report.delivered += outcome.delivered;
             report.failed += outcome.failed;
             report.rejected += outcome.rejected;
+            report.held += outcome.held;
         }
         Ok(report)
     }
@@ -345,16 +375,24 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                 continue;
             };
             let sent = match message.route {
+                // Delivered before, and only its recording failed: never posted again.
+                _ if self.already_delivered(key, id) => Sent::Delivered,
                 Route::Digest => self.add_to_digest(message, now).await,
                 Route::Group => self.add_to_group(message, now).await,
                 route => match self.sender.send(route, &message.payload, deadline).await {
                     Ok(()) => Sent::Delivered,
                     Err(e) if e.is_retryable() => Sent::Failed(e.to_string()),
+                    Err(e) if e.is_not_configured() => Sent::Held(e.to_string()),
                     Err(e) => Sent::Rejected(e),
                 },
             };
             match &sent {
                 Sent::Delivered => outcome.delivered += 1,
+                Sent::Held(reason) => {
+                    outcome.held += 1;
+                    // The one line per message that says what is missing and what to run.
+                    tracing::error!(key, message = %id, "{reason}");
+                }
                 Sent::Failed(reason) => {
                     outcome.failed += 1;
                     tracing::warn!(key, message = %id, reason = %reason, "delivery failed; kept for a retry");
@@ -366,7 +404,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             }
             results.push((id.clone(), sent));
         }
-        self.settle(key, &results, now).await
+        self.settle(key, &results, now, deadline).await
     }
 
     /// Appends a digest line to the open window (that of the line's creation, or the current
@@ -409,60 +447,6 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             }
         }
         Sent::Failed("the digest window could not be written".into())
-    }
-
-    /// Removes delivered (and refused) messages from the state; releases failed ones for a
-    /// retry with backoff.
-    async fn settle(
-        &self,
-        key: &str,
-        results: &[(String, Sent)],
-        now: Timestamp,
-    ) -> Result<(), NotifyError> {
-        let digest = key.starts_with("digest/");
-        let mut retry = ConflictRetry::new(MAX_ATTEMPTS);
-        loop {
-            let record = self.store.get_incident(key).await?;
-            let Some(record) = record else {
-                return Ok(());
-            };
-            let apply = |outgoing: &mut Vec<Outgoing>| {
-                for (id, sent) in results {
-                    match sent {
-                        Sent::Delivered | Sent::Rejected(_) => outgoing.retain(|o| &o.id != id),
-                        Sent::Failed(_) => {
-                            if let Some(o) = outgoing.iter_mut().find(|o| &o.id == id) {
-                                o.claimed_until = None;
-                                o.retry_at = Some(now + backoff(o.attempts));
-                                o.attempts += 1;
-                            }
-                        }
-                    }
-                }
-            };
-            let written = if key.starts_with("group/") {
-                let (mut doc, version): (crate::grouping::GroupDoc, u64) =
-                    decode(Some(&record), Timestamp::UNIX_EPOCH);
-                apply(&mut doc.outgoing);
-                self.write_held(key, &doc, version, now).await
-            } else if digest {
-                let (mut doc, version): (DigestDoc, u64) =
-                    decode(Some(&record), Timestamp::UNIX_EPOCH);
-                apply(&mut doc.outgoing);
-                self.write_held(key, &doc, version, now).await
-            } else {
-                let (mut doc, version): (SubjectDoc, u64) =
-                    decode(Some(&record), Timestamp::UNIX_EPOCH);
-                apply(&mut doc.outgoing);
-                self.write_subject(key, &doc, version, now).await
-            };
-            match written {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) if retry.after_conflict().await => continue,
-                Err(StoreError::Conflict) => return Err(NotifyError::Contention),
-                Err(e) => return Err(e.into()),
-            }
-        }
     }
 }
 
