@@ -39,6 +39,12 @@ pub trait Sender: Send + Sync {
         payload: &Value,
         deadline: Instant,
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+
+    /// The secret the webhook is read from before posting, if any (`slack-webhook-prod`): a
+    /// test alert's delivery record shows reading it as a hop of its own.
+    fn webhook_secret(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Fixed webhooks (`jobwatch serve`).
