@@ -104,7 +104,7 @@ fn outcome_hops(
                 && !rejected
                 && text.contains("secret")
             {
-                let detail = format!("Slack secret {secret}: {text}");
+                let detail = secret_failure(secret, &text);
                 hops.push(Hop::new("secret", false, detail.clone()));
                 return (DeliveryStatus::Failed, detail);
             }
@@ -125,6 +125,27 @@ fn outcome_hops(
             hops.push(Hop::new("slack", false, detail.clone()));
             (DeliveryStatus::Failed, detail)
         }
+    }
+}
+
+/// Why the webhook secret could not be used, in the words a person acts on (`text` is the
+/// error, which quotes AWS's).
+fn secret_failure(secret: &str, text: &str) -> String {
+    if text.contains("ResourceNotFound") || text.contains("can't find") {
+        format!("Slack secret {secret} not found")
+    } else if text.contains("deletion") {
+        format!("Slack secret {secret} is scheduled for deletion")
+    } else if text.contains("AccessDenied") {
+        format!(
+            "reading Slack secret {secret} was denied (AccessDenied): the formatter needs secretsmanager:GetSecretValue on it"
+        )
+    } else {
+        // A malformed value: the reader's own words, which never quote it.
+        let reason = text
+            .rsplit_once(&format!("secret {secret}"))
+            .map_or(text, |(_, reason)| reason)
+            .trim_start_matches([':', ' ']);
+        format!("Slack secret {secret} is unusable: {reason}")
     }
 }
 
@@ -221,6 +242,21 @@ mod tests {
         );
         assert_eq!(hops.len(), 1);
         assert_eq!((hops[0].name.as_str(), hops[0].ok), ("secret", false));
+    }
+
+    #[test]
+    fn a_malformed_secret_says_why_without_quoting_it() {
+        let (verdict, _) = hops_of(
+            Some("slack-webhook-dev"),
+            Err(DeliveryError::GaveUp {
+                attempts: 0,
+                last: "secret slack-webhook-dev: `webhook_url` is not an http(s) URL".into(),
+            }),
+        );
+        assert_eq!(
+            verdict,
+            "failed: Slack secret slack-webhook-dev is unusable: `webhook_url` is not an http(s) URL"
+        );
     }
 
     #[test]
