@@ -97,7 +97,10 @@ async fn without_the_slack_secret_the_doctor_names_that_hop_and_fails() {
         .lines()
         .find(|l| l.contains("slack secret"))
         .unwrap_or_else(|| panic!("no slack secret line:\n{stdout}"));
-    assert!(line.starts_with('✗') && line.ends_with("not found"), "{stdout}");
+    assert!(
+        line.starts_with('✗') && line.ends_with("not found"),
+        "{stdout}"
+    );
     assert!(stdout.contains("infra/put-slack-webhook"), "{stdout}");
     assert_eq!(stack.slack.posts(), 0);
 }

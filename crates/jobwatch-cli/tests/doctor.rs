@@ -231,3 +231,20 @@ async fn an_invalid_url_is_a_usage_error() {
     let out = doctor("not-a-url", API_KEY, PING_KEY, &[]).await;
     assert_eq!(out.code, Some(2), "{}", out.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_is_one_document_for_ci() {
+    let slack = SlackReceiver::start().await;
+    let server = serve(Some(&slack.url));
+    let out = doctor(&server.url(), API_KEY, PING_KEY, &["--json"]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["delivered"], true);
+    assert_eq!(doc["test_alert"]["status"], "delivered");
+    let hops = doc["hops"].as_array().expect("hops");
+    assert!(hops.iter().all(|h| h["status"] == "ok"), "{doc}");
+    assert_eq!(
+        hops.last().map(|h| h["hop"].clone()),
+        Some("delivery".into())
+    );
+}
