@@ -178,6 +178,7 @@ pub fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
     (store, dir)
 }
 
+pub mod bridge;
 pub mod stack;
 pub mod template;
 

@@ -125,7 +125,7 @@ impl Running {
 
 /// The test's stand-in for the formatter's SNS subscription: a queue subscribed to the topic.
 pub struct Tap {
-    queue_url: String,
+    pub queue_url: String,
 }
 
 impl Tap {

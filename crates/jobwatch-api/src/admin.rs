@@ -84,7 +84,7 @@ async fn route<S: Store>(
     }
 }
 
-fn authenticate<S: Store>(api: &Api<S>, request: &Request<Bytes>) -> Result<(), Reply> {
+pub(crate) fn authenticate<S: Store>(api: &Api<S>, request: &Request<Bytes>) -> Result<(), Reply> {
     let headers = request.headers();
     let bearer = headers
         .get(AUTHORIZATION)
@@ -117,7 +117,7 @@ fn authenticate<S: Store>(api: &Api<S>, request: &Request<Bytes>) -> Result<(), 
     }
 }
 
-fn not_allowed(allow: &'static str) -> Reply {
+pub(crate) fn not_allowed(allow: &'static str) -> Reply {
     let mut reply = text(
         StatusCode::METHOD_NOT_ALLOWED,
         &format!("method not allowed: use {allow}"),

@@ -4,12 +4,14 @@
 //!
 //! - Ping API, compatible with the Healthchecks.io protocol: `/ping/<uuid>[/<suffix>]` and
 //!   `/ping/<ping-key>/<slug>[/<suffix>]`, suffix `start`, `fail`, `log` or an exit status.
-//! - Admin API under `/api/v1/jobs`, JSON, authenticated with the API key.
+//! - Admin API under `/api/v1/jobs`, JSON, authenticated with the API key; and what
+//!   `jobwatch doctor` asks: `/api/v1/about` and `/api/v1/test-alert[/<id>]`.
 //!
 //! Every rejection is a precise status with a one-line plain-text reason. Secrets (keys, job
 //! UUIDs) are compared as SHA-256 digests in constant time and never logged.
 
 mod admin;
+mod doctor;
 mod keys;
 mod ping;
 mod reply;
@@ -21,6 +23,7 @@ use http::{Method, Request, Response};
 use jiff::Timestamp;
 use jobwatch_store::{Engine, Store};
 
+pub use doctor::About;
 pub use keys::{Secret, generate_key, sha256_hex};
 pub use reply::{BodyOverflow, text};
 
@@ -53,11 +56,22 @@ pub struct ApiConfig {
 pub struct Api<S> {
     engine: Arc<Engine<S>>,
     config: ApiConfig,
+    about: About,
 }
 
 impl<S: Store> Api<S> {
     pub fn new(engine: Arc<Engine<S>>, config: ApiConfig) -> Self {
-        Api { engine, config }
+        Api {
+            engine,
+            config,
+            about: About::default(),
+        }
+    }
+
+    /// What `GET /api/v1/about` says of the deployment besides what the API knows.
+    pub fn with_about(mut self, about: About) -> Self {
+        self.about = about;
+        self
     }
 
     pub fn engine(&self) -> &Arc<Engine<S>> {
@@ -82,6 +96,9 @@ impl<S: Store> Api<S> {
         }
         if path == "/api/v1/jobs" || path.starts_with("/api/v1/jobs/") {
             return admin::handle(self, request, &path, now).await;
+        }
+        if doctor::is_route(&path) {
+            return doctor::handle(self, request, &path, now).await;
         }
         match (request.method(), path.as_str()) {
             (&Method::GET | &Method::HEAD, "/healthz") => text(http::StatusCode::OK, "OK"),

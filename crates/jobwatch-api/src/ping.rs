@@ -1,4 +1,5 @@
-//! The Healthchecks-compatible ping API.
+//! The Healthchecks-compatible ping API, and `GET /ping/<ping-key>/`, a probe that the ping key
+//! is right, touching no job.
 
 use bytes::Bytes;
 use http::header::HeaderValue;
@@ -134,6 +135,21 @@ async fn answer<S: Store>(
             HeaderValue::from_static("GET, HEAD, POST"),
         );
         return response;
+    }
+    // `/ping/<ping-key>/`, no job: a probe that the key is right (`jobwatch doctor`), which
+    // touches no job and records no run. Not a Healthchecks URL, so nothing sends it by chance.
+    if let Some(key) = rest.strip_suffix('/')
+        && !key.is_empty()
+        && !key.contains('/')
+        && uuid::Uuid::try_parse(key).is_err()
+    {
+        return if *request.method() == Method::POST {
+            text(StatusCode::NOT_FOUND, NOT_FOUND)
+        } else if api.config.ping_key.matches(key) {
+            text(StatusCode::OK, "OK: the ping key is valid")
+        } else {
+            text(StatusCode::NOT_FOUND, NOT_FOUND)
+        };
     }
     let (target, event) = match parse_path(rest) {
         Ok(parsed) => parsed,

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret};
+use jobwatch_api::{About, Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret};
 use jobwatch_dynamo::DynamoStore;
+use jobwatch_notify::Policy;
 use jobwatch_store::Engine;
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -59,8 +60,30 @@ impl Ingest {
                     ping_key: Secret::from_plain(&keys.ping_key),
                     ping_body_limit: DEFAULT_PING_BODY_LIMIT,
                 };
-                Ok::<_, String>(Api::new(Arc::clone(&self.engine), config))
+                Ok::<_, String>(
+                    Api::new(Arc::clone(&self.engine), config)
+                        .with_about(about(self.engine.environment())),
+                )
             })
             .await
+    }
+}
+
+/// What the ingest can say of the deployment at `GET /api/v1/about`: the formatter, not the
+/// ingest, reads the Slack secret and the policy variables, so it tells their defaults and
+/// leaves the proof to a test alert.
+fn about(environment: &str) -> About {
+    let policy = jobwatch_notify::test_alert::policy_words(&Policy::default(), environment);
+    About {
+        store: "dynamodb".into(),
+        policy: format!(
+            "{policy} (the defaults; the formatter's JOBWATCH_* policy variables may change them)"
+        ),
+        slack_configured: None,
+        slack: format!(
+            "read by the formatter from Secrets Manager at each post (secret {}, unless {} names another): a test alert proves it",
+            crate::slack::secret_id(None, environment),
+            crate::slack::SECRET_VARIABLE
+        ),
     }
 }

@@ -92,4 +92,19 @@ impl CommitObserver for LambdaObserver {
             tokio::join!(write_logs, publish);
         })
     }
+
+    fn queued<'a>(
+        &'a self,
+        alert: &'a jobwatch_core::AlertEvent,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send + 'a>> {
+        Box::pin(async move {
+            match &self.publisher {
+                Some(publisher) => publisher
+                    .publish(alert)
+                    .await
+                    .map(|()| Some("published to the alert topic".to_string())),
+                None => Err("no alert topic is configured (JOBWATCH_ALERT_TOPIC_ARN)".to_string()),
+            }
+        })
+    }
 }

@@ -282,6 +282,10 @@ impl SecretWebhooks {
 }
 
 impl Sender for SecretWebhooks {
+    fn webhook_secret(&self) -> Option<&str> {
+        Some(&self.secret_id)
+    }
+
     async fn send(
         &self,
         route: Route,

@@ -1,9 +1,11 @@
 //! `jobwatch`: the command line. `serve` runs the whole system locally on SQLite; `run` wraps
 //! a job's command and reports its runs; `jobs` keeps the declared jobs in sync with a jobs
 //! file; `status` shows how the jobs are doing; `schedule` explains a cron line or interval,
-//! so schedule and time-zone mistakes are caught before they become false alerts.
+//! so schedule and time-zone mistakes are caught before they become false alerts; `doctor`
+//! checks a deployment hop by hop and proves the path to Slack with a test alert.
 
 mod client;
+mod doctor;
 mod http_server;
 mod jobs;
 mod run;
@@ -26,6 +28,7 @@ use clap::{Parser, Subcommand};
   jobwatch jobs apply -f jobs.toml                        # declare jobs as code
   jobwatch status                                         # how the jobs are doing
   jobwatch schedule '0 3 * * *' --tz Europe/Berlin        # when a schedule really fires
+  jobwatch doctor                                         # check a deployment, test alert included
 
 `jobwatch <command> --help` shows each command's options and examples."
 )]
@@ -41,6 +44,7 @@ enum Command {
     Jobs(jobs::JobsArgs),
     Status(status::StatusArgs),
     Schedule(schedule::ScheduleArgs),
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Jobs(args) => jobs::run(args),
         Command::Status(args) => status::run(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Serve(args) => match serve::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -168,7 +168,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ping_key,
         ping_body_limit: args.ping_body_limit,
     };
-    let api = Arc::new(Api::new(Arc::clone(&engine), config));
+    let api = Arc::new(Api::new(Arc::clone(&engine), config).with_about(about(
+        &args.env,
+        &policy,
+        slack.is_some(),
+    )));
 
     say!(
         "jobwatch listening on http://{address} (environment {}, data {})",
@@ -307,6 +311,20 @@ fn public_url_check(value: &str) -> Result<()> {
     }
 }
 
+/// What `GET /api/v1/about` says of this server besides what the API knows.
+fn about(environment: &str, policy: &Policy, slack: bool) -> jobwatch_api::About {
+    jobwatch_api::About {
+        store: "sqlite".into(),
+        policy: jobwatch_notify::test_alert::policy_words(policy, environment),
+        slack_configured: Some(slack),
+        slack: if slack {
+            "the webhook given with --slack-webhook (JOBWATCH_SLACK_WEBHOOK)".into()
+        } else {
+            "none: alerts go to the console only (pass --slack-webhook or set JOBWATCH_SLACK_WEBHOOK)".into()
+        },
+    }
+}
+
 /// The key given on the command line or in the environment; otherwise the one stored on
 /// first start, or a new one, printed once and stored hashed.
 async fn key(
@@ -431,6 +449,18 @@ impl<S: Store> AlertOutlet for ConsoleAndSlack<'_, S> {
             .unwrap_or(true);
         if first_time {
             say!("ALERT {}", console_line(&alert.event));
+        }
+        // A test alert (`jobwatch doctor`) is posted past the policy and its delivery recorded.
+        if let Some(_status) = jobwatch_notify::test_alert::deliver(
+            self.engine.store(),
+            self.outlet.slack.as_ref(),
+            &alert.event,
+            "jobwatch serve",
+            Instant::now() + DELIVERY_BUDGET,
+        )
+        .await
+        {
+            return Handover::Settled;
         }
         let settled = match &self.outlet.slack {
             None => true,

@@ -29,6 +29,9 @@ pub enum AlertKind {
     StillDown,
     /// The daily summary of an environment (`report` attached; `job` names the report).
     Report,
+    /// A test alert a person asked for (`jobwatch doctor`): posted whatever the environment's
+    /// policy, never held or grouped; its deliverer records how it went (see [`crate::test_alert`]).
+    Test,
 }
 
 impl AlertKind {
@@ -51,6 +54,7 @@ impl AlertKind {
             AlertKind::Slow => "slow",
             AlertKind::StillDown => "still_down",
             AlertKind::Report => "report",
+            AlertKind::Test => "test",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod report_types;
 pub mod run;
 pub mod settings;
 pub mod tally;
+pub mod test_alert;
 pub mod text;
 pub mod timefmt;
 pub mod zone;

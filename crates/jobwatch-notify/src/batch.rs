@@ -1,7 +1,8 @@
 //! The formatter's work on one Lambda event: every SNS record classified and handled on its
 //! own (one bad record never spoils the others), each jobwatch alert acknowledged in the
 //! outbox once its delivery is settled (so the sweeper does not publish it again), then the
-//! held summaries and digests that came due flushed. What the AWS adapter adds around it is
+//! held summaries and digests that came due flushed. A test alert takes its own path
+//! ([`crate::test_alert`]). What the AWS adapter adds around it is
 //! only the deadline, metrics and the invocation's result.
 
 use std::collections::BTreeMap;
@@ -86,6 +87,24 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
         for record in records {
             let incoming = classify(record);
             let line = incoming.notice.console_line();
+            if let Notice::Alert(event) = &incoming.notice
+                && let Some(status) = crate::test_alert::deliver(
+                    self.store,
+                    Some(self.sender),
+                    event,
+                    "the formatter",
+                    deadline,
+                )
+                .await
+            {
+                // Settled whatever became of it: its record tells the asker, who tries again.
+                self.acknowledge(&incoming, &outbox_token).await;
+                let delivered = status == jobwatch_core::test_alert::DeliveryStatus::Delivered;
+                outcome
+                    .actions
+                    .push(if delivered { "posted" } else { "error" });
+                continue;
+            }
             let action = match self.handle(&incoming, Timestamp::now(), deadline).await {
                 Ok(handled) => {
                     tracing::info!(action = ?handled.action, delivered = handled.delivered, failed = handled.failed, held = handled.held, "{line}");

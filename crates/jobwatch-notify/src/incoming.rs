@@ -201,7 +201,7 @@ impl Notice {
         match self {
             Notice::Alert(event) => match event.kind {
                 AlertKind::Recovered => Class::Recovery,
-                AlertKind::Report => Class::Info,
+                AlertKind::Report | AlertKind::Test => Class::Info,
                 AlertKind::Failed
                 | AlertKind::Missed
                 | AlertKind::TimedOut

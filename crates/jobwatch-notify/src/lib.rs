@@ -13,6 +13,8 @@
 //! - [`dispatch`]: the decisions made durable through the `Store` and delivered through a
 //!   [`Sender`] (the formatter and sweeper Lambdas, and `jobwatch serve`);
 //!   [`Notifier::handle_batch`]: the formatter's handling of one Lambda event's records;
+//! - [`test_alert`]: the test alert `jobwatch doctor` asks for, posted past the policy and
+//!   its delivery recorded for the asker;
 //! - [`SlackClient`]: an incoming webhook with bounded retries (429 honouring
 //!   `Retry-After`, 5xx, timeouts; never other 4xx).
 
@@ -29,6 +31,7 @@ pub mod render;
 mod slack;
 pub mod state;
 mod stored;
+pub mod test_alert;
 
 pub use batch::{BatchOutcome, Unsettled};
 pub use dispatch::{

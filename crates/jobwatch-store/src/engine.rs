@@ -73,6 +73,16 @@ pub trait CommitObserver: Send + Sync {
         job: &'a JobRecord,
         effects: &'a Effects,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+    /// Called after `alert` was queued in the outbox outside any commit (a test alert), to
+    /// pass it on at once as committed alerts are. Says where it went (`None`: nowhere, the
+    /// outbox's own delivery takes it), or why passing it on failed (it waits in the outbox).
+    fn queued<'a>(
+        &'a self,
+        _alert: &'a AlertEvent,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send + 'a>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The use cases over one store, for one environment.
@@ -184,6 +194,10 @@ impl<S: Store> Engine<S> {
 
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    pub(crate) fn observer(&self) -> Option<&Arc<dyn CommitObserver>> {
+        self.observer.as_ref()
     }
 
     pub fn environment(&self) -> &str {

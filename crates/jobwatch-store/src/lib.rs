@@ -5,7 +5,8 @@
 //!   compare-and-set on the job's version, committed together with its run records and alert
 //!   events, so concurrent pings and sweeps announce each transition exactly once.
 //! - [`Engine`]: pings, sweeps and job administration, driving the pure core through a store;
-//!   the daily report and the delivery of the outbox ([`AlertOutlet`]).
+//!   the daily report and the delivery of the outbox ([`AlertOutlet`]); test alerts and
+//!   their delivery records.
 //! - [`ConflictRetry`]: the one retry loop of every compare-and-set writer.
 //!
 //! The behaviour every store must show is checked by the conformance suite in
@@ -17,6 +18,7 @@ mod outbox;
 pub mod port;
 mod record;
 mod retry;
+mod test_alert;
 
 pub use engine::{
     CommitObserver, Engine, EngineError, JobLookup, PingReceipt, RunOutput, SweepReport,
@@ -26,3 +28,4 @@ pub use outbox::{AlertOutlet, Delivery, Handover};
 pub use port::{Commit, IncidentStore, JobStore, Outbox, Settings, Store, StoreError};
 pub use record::{JobRecord, StoredAlert};
 pub use retry::ConflictRetry;
+pub use test_alert::{TestAlertReceipt, read_test_delivery, record_test_delivery};

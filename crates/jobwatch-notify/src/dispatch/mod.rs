@@ -43,6 +43,12 @@ pub trait Sender: Send + Sync {
         deadline: Instant,
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 
+    /// The secret the webhook is read from before posting, if any (`slack-webhook-prod`): a
+    /// test alert's delivery record shows reading it as a hop of its own.
+    fn webhook_secret(&self) -> Option<&str> {
+        None
+    }
+
     /// Where this process remembers the messages it delivered whose recording in the store
     /// failed for longer than the invocation could wait ([`Settlements`]). `None`: not
     /// remembered (a recording that fails is retried within the invocation only).

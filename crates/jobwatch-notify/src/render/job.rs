@@ -59,6 +59,11 @@ pub(crate) fn kind_view(event: &AlertEvent) -> KindView {
             format!("Daily report for {}", event.environment),
             "reported",
         ),
+        AlertKind::Test => (
+            "🧪",
+            format!("jobwatch test alert from {}", event.environment),
+            "sent a test alert",
+        ),
     };
     KindView {
         name: event.kind.as_str().to_string(),
@@ -84,6 +89,9 @@ fn is_recovery(kind: &str) -> bool {
 
 /// The Slack webhook payload for an alert event.
 pub fn render_slack(event: &AlertEvent) -> Value {
+    if event.kind == AlertKind::Test {
+        return super::test_alert::render_test_alert(event);
+    }
     render_with(event, &kind_view(event))
 }
 

@@ -9,6 +9,7 @@
 //! - [`fatigue`]: summaries and digests (Slack);
 //! - [`flapping`]: a flapping job announced, stable again, or a short burst (Slack, console);
 //! - [`group`]: simultaneous trouble of several jobs in one message (Slack and console);
+//! - [`test_alert`]: the test alert `jobwatch doctor` asks for (Slack);
 //! - [`notice`]: a notice's own message, whichever of the above it is.
 
 pub mod alarm;
@@ -19,6 +20,7 @@ pub mod flapping;
 pub mod group;
 pub mod job;
 mod notice;
+pub mod test_alert;
 
 pub use alarm::render_alarm;
 pub use console::console_line;
