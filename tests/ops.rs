@@ -134,14 +134,22 @@ async fn the_monitors_own_alarms_reach_the_ops_subscriber_with_no_slack_secret()
         // queue), and says in one line what is missing and what to run.
         let event = stack.tap.next_event(&name).await;
         let handled = stack.formatter.invoke(event).await;
-        assert_eq!(handled["held"], 1, "{alarm}: {handled}");
+        // Held: the message, and for the critical heartbeat its escalation copy too.
+        assert!(
+            handled["held"].as_u64().unwrap_or_default() >= 1,
+            "{alarm}: {handled}"
+        );
     }
     let (_, log) = stack.formatter.log_lines();
     let about_secret: Vec<&String> = log
         .iter()
         .filter(|line| line.contains(&stack.slack_secret))
         .collect();
-    assert_eq!(about_secret.len(), 2, "one line per event: {log:#?}");
+    assert_eq!(
+        about_secret.len(),
+        2,
+        "one line per event: {about_secret:#?}"
+    );
     assert!(
         about_secret
             .iter()

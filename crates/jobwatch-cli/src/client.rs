@@ -67,7 +67,7 @@ pub fn base_url(url: &str) -> Result<String> {
 
 /// Percent-encodes one path segment (keys are usually URL-safe already; this keeps odd ones
 /// from changing the path).
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -98,7 +98,8 @@ fn describe(error: &reqwest::Error) -> String {
 }
 
 /// A server's plain-text reason, on one line and not too long for a terminal.
-fn one_line(body: &[u8]) -> String {
+/// A server's reason on one line, short enough for a terminal.
+pub(crate) fn one_line(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let line = text.lines().next().unwrap_or("").trim();
     let mut out: String = line.chars().take(200).collect();

@@ -14,8 +14,8 @@ use clap::Args;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::client::{DEFAULT_URL, base_url, block_on};
-use probe::{Answer, Probe, segment};
+use crate::client::{DEFAULT_URL, base_url, block_on, segment};
+use probe::{Answer, Probe};
 
 /// Exit status when a hop failed (the test alert was not delivered).
 const EXIT_FAILED: u8 = 1;

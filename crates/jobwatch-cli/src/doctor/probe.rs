@@ -33,7 +33,7 @@ impl Answer {
     pub fn describe(&self) -> String {
         match self {
             Answer::Status(status, body) => {
-                let reason = one_line(body);
+                let reason = crate::client::one_line(body.as_bytes());
                 if reason.is_empty() {
                     status.as_u16().to_string()
                 } else {
@@ -116,28 +116,4 @@ pub fn why(error: &reqwest::Error) -> String {
     } else {
         innermost
     }
-}
-
-/// A server's reason on one line, short enough for a terminal.
-pub fn one_line(body: &str) -> String {
-    let line = body.lines().next().unwrap_or("").trim();
-    let cut: String = line.chars().take(160).collect();
-    if cut.len() < line.len() {
-        format!("{cut}…")
-    } else {
-        cut
-    }
-}
-
-/// Percent-encodes one path segment.
-pub fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

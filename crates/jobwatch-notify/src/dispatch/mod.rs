@@ -376,6 +376,7 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
             return Ok(());
         }
         let mut results = Vec::new();
+        let mut told_held = false;
         for id in ids {
             let Some(message) = outgoing.iter().find(|o| &o.id == id) else {
                 continue;
@@ -396,8 +397,14 @@ impl<S: Store, T: Sender> Notifier<'_, S, T> {
                 Sent::Delivered => outcome.delivered += 1,
                 Sent::Held(reason) => {
                     outcome.held += 1;
-                    // The one line per message that says what is missing and what to run.
-                    tracing::error!(key, message = %id, "{reason}");
+                    // One line per event says what is missing and what to run; its other
+                    // messages (a critical alert's escalation copy) are kept as quietly.
+                    if told_held {
+                        tracing::debug!(key, message = %id, "{reason}");
+                    } else {
+                        tracing::error!(key, message = %id, "{reason}");
+                        told_held = true;
+                    }
                 }
                 Sent::Failed(reason) => {
                     outcome.failed += 1;
