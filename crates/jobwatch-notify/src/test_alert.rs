@@ -131,7 +131,10 @@ fn outcome_hops(
 /// Why the webhook secret could not be used, in the words a person acts on (`text` is the
 /// error, which quotes AWS's).
 fn secret_failure(secret: &str, text: &str) -> String {
-    if text.contains("ResourceNotFound") || text.contains("can't find") {
+    if text.contains("ResourceNotFound")
+        || text.contains("can't find")
+        || text.contains("does not exist")
+    {
         format!("Slack secret {secret} not found")
     } else if text.contains("deletion") {
         format!("Slack secret {secret} is scheduled for deletion")
@@ -241,6 +244,18 @@ mod tests {
             "{verdict}"
         );
         assert_eq!(hops.len(), 1);
+        assert_eq!((hops[0].name.as_str(), hops[0].ok), ("secret", false));
+    }
+
+    #[test]
+    fn a_secret_the_sender_reports_missing_is_not_found() {
+        let (verdict, hops) = hops_of(
+            Some("slack-webhook-dev"),
+            Err(DeliveryError::NotConfigured {
+                reason: "the Slack webhook secret slack-webhook-dev does not exist: run `infra/put-slack-webhook --env dev`".into(),
+            }),
+        );
+        assert_eq!(verdict, "failed: Slack secret slack-webhook-dev not found");
         assert_eq!((hops[0].name.as_str(), hops[0].ok), ("secret", false));
     }
 
