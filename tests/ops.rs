@@ -63,21 +63,6 @@ fn alarm_notification(template: &Template, logical_id: &str) -> (String, String)
     (name, message)
 }
 
-/// The logical ids of the topics an alarm notifies on ALARM (`!Ref` in `AlarmActions`).
-fn alarm_action_topics(template: &Template, logical_id: &str) -> Vec<String> {
-    template.resource(logical_id)["Properties"]["AlarmActions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|action| {
-            action["Ref"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{logical_id}: an action that is not a topic: {action}"))
-                .to_string()
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitors_own_alarms_reach_the_ops_subscriber_with_no_slack_secret() {
     let stack = LiveStack::stand_up_as(
@@ -102,7 +87,7 @@ async fn the_monitors_own_alarms_reach_the_ops_subscriber_with_no_slack_secret()
     );
     for alarm in ["SweeperHeartbeatAlarm", "FormatterErrorsAlarm"] {
         let (name, message) = alarm_notification(&stack.template, alarm);
-        let topics = alarm_action_topics(&stack.template, alarm);
+        let topics = stack.template.alarm_topics(alarm, "AlarmActions");
         assert!(
             topics.iter().any(|t| t == "OpsTopic"),
             "{alarm} does not notify the ops topic: {topics:?}"

@@ -349,21 +349,6 @@ fn every_function_reads_the_table_the_template_declares() {
 // ---------------------------------------------------------------------------------------------
 // The monitor's own alarms, on a path that does not depend on the formatter.
 
-/// The logical ids of the topics an alarm's `AlarmActions` or `OKActions` name.
-fn alarm_topics(template: &Template, alarm: &str, actions: &str) -> BTreeSet<String> {
-    template.resource(alarm)["Properties"][actions]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|action| {
-            action["Ref"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{alarm}: {actions} holds {action}, not a !Ref topic"))
-                .to_string()
-        })
-        .collect()
-}
-
 /// The alarm about the jobs rather than about the monitor.
 const JOBS_ALARM: &str = "JobsDownAlarm";
 
@@ -388,7 +373,7 @@ fn the_monitors_own_alarms_notify_the_ops_topic_and_the_alert_topic() {
     for alarm in monitor {
         for actions in ["AlarmActions", "OKActions"] {
             assert_eq!(
-                alarm_topics(&template, alarm, actions),
+                template.alarm_topics(alarm, actions),
                 set(["OpsTopic", "AlertTopic"]),
                 "{alarm}: {actions} must reach a person without the formatter (OpsTopic) and \
                  Slack when the formatter works (AlertTopic)"
@@ -397,7 +382,7 @@ fn the_monitors_own_alarms_notify_the_ops_topic_and_the_alert_topic() {
     }
     for actions in ["AlarmActions", "OKActions"] {
         assert_eq!(
-            alarm_topics(&template, JOBS_ALARM, actions),
+            template.alarm_topics(JOBS_ALARM, actions),
             set(["AlertTopic"]),
             "{JOBS_ALARM}: the jobs' state is the formatter's business, like their own alerts"
         );

@@ -64,6 +64,24 @@ fn to_json(yaml: Yaml) -> Value {
 }
 
 impl Template {
+    /// The logical ids of the topics an alarm's `actions` (`AlarmActions`, `OKActions`) name;
+    /// panics on an action that is not a `!Ref` topic.
+    pub fn alarm_topics(&self, alarm: &str, actions: &str) -> std::collections::BTreeSet<String> {
+        self.resource(alarm)["Properties"][actions]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|action| {
+                action["Ref"]
+                    .as_str()
+                    .unwrap_or_else(|| {
+                        panic!("{alarm}: {actions} holds {action}, not a !Ref topic")
+                    })
+                    .to_string()
+            })
+            .collect()
+    }
+
     /// Reads `template.yaml` at the repository's root; panics with the reason when it cannot.
     pub fn load() -> Template {
         let path = repo_root().join("template.yaml");
