@@ -243,6 +243,7 @@ fn api() -> (Api<jobwatch_sqlite::SqliteStore>, tempfile::TempDir) {
         api_key: Secret::from_plain("test-api-key"),
         ping_key: Secret::from_plain("test-ping-key"),
         ping_body_limit: 10_000,
+        web: jobwatch_api::WebConfig::new(b"test signing secret"),
     };
     (Api::new(Arc::new(engine), config), dir)
 }

@@ -27,6 +27,7 @@ impl Server {
             api_key: Secret::from_plain(API_KEY),
             ping_key: Secret::from_plain(PING_KEY),
             ping_body_limit: 10_000,
+            web: jobwatch_api::WebConfig::new(b"test signing secret"),
         };
         Server {
             api: Api::new(Arc::new(Engine::new(store, "test")), config),

@@ -29,6 +29,7 @@ impl Server {
             api_key: Secret::from_plain("test-api-key"),
             ping_key: Secret::from_plain("test-ping-key"),
             ping_body_limit: 10_000,
+            web: jobwatch_api::WebConfig::new(b"test signing secret"),
         };
         let about = About {
             store: "sqlite".into(),

@@ -330,6 +330,17 @@ impl LiveStack {
             .expect("secret name");
         let arn = create_secret(&secret_name, &generated).await;
         deployment.set("KeysSecret", arn);
+        // The web view's signing secret, generated the same way.
+        let web_secret_name = deployment
+            .resolve(&template.resource("WebSecret")["Properties"]["Name"])
+            .map(|secret| format!("{secret}-{name}"))
+            .expect("web secret name");
+        let web_arn = create_secret(
+            &web_secret_name,
+            &generated.chars().rev().collect::<String>(),
+        )
+        .await;
+        deployment.set("WebSecret", web_arn);
         // The Slack webhook secret the stack references (named by the SlackSecretName
         // parameter), put as infra/put-slack-webhook does.
         deployment.set("SlackSecretName", format!("slack-webhook-prod-{name}"));

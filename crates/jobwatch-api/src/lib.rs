@@ -4,6 +4,7 @@
 //!
 //! - Ping API, compatible with the Healthchecks.io protocol: `/ping/<uuid>[/<suffix>]` and
 //!   `/ping/<ping-key>/<slug>[/<suffix>]`, suffix `start`, `fail`, `log` or an exit status.
+//! - The web view: pages of jobs, runs and outages, and status badges (see `web`).
 //! - Admin API under `/api/v1/jobs`, JSON, authenticated with the API key; and what
 //!   `jobwatch doctor` asks: `/api/v1/about` and `/api/v1/test-alert[/<id>]`.
 //!
@@ -15,6 +16,7 @@ mod doctor;
 mod keys;
 mod ping;
 mod reply;
+mod web;
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ use jobwatch_store::{Engine, Store};
 pub use doctor::About;
 pub use keys::{Secret, generate_key, sha256_hex};
 pub use reply::{BodyOverflow, text};
+pub use web::{DEFAULT_SESSION_LIFETIME, RunLogLink, SESSION_COOKIE, WebConfig};
 
 /// Default number of ping body bytes kept, as Healthchecks does.
 pub const DEFAULT_PING_BODY_LIMIT: usize = 10_000;
@@ -50,6 +53,8 @@ pub struct ApiConfig {
     pub ping_key: Secret,
     /// Bytes of a ping body kept as the run's output; the rest is dropped, not refused.
     pub ping_body_limit: usize,
+    /// The web view's signing secret and settings.
+    pub web: WebConfig,
 }
 
 /// The API over one engine.
@@ -99,6 +104,14 @@ impl<S: Store> Api<S> {
         }
         if doctor::is_route(&path) {
             return doctor::handle(self, request, &path, now).await;
+        }
+        if web::is_route(&path) {
+            let head = request.method() == Method::HEAD;
+            let mut response = web::handle(self, request, &path, now).await;
+            if head {
+                *response.body_mut() = Bytes::new();
+            }
+            return response;
         }
         match (request.method(), path.as_str()) {
             (&Method::GET | &Method::HEAD, "/healthz") => text(http::StatusCode::OK, "OK"),

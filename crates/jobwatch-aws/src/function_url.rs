@@ -54,6 +54,13 @@ pub fn to_request(event: &Value, max_body: usize) -> Result<Request<Bytes>, Malf
             }
         }
     }
+    // Function URLs pass the request's cookies in `cookies`, not as a Cookie header.
+    if let Some(cookies) = event.get("cookies").and_then(Value::as_array) {
+        let joined: Vec<&str> = cookies.iter().filter_map(Value::as_str).collect();
+        if !joined.is_empty() {
+            builder = builder.header(http::header::COOKIE, joined.join("; "));
+        }
+    }
     let body = match event.get("body") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(text))
@@ -105,9 +112,15 @@ pub fn to_request(event: &Value, max_body: usize) -> Result<Request<Bytes>, Malf
 pub fn from_response(response: Response<Bytes>) -> Value {
     let (parts, body) = response.into_parts();
     let mut headers = Map::new();
+    // Set-Cookie goes in `cookies`: a headers map holds one value per name.
+    let mut cookies = Vec::new();
     for (name, value) in &parts.headers {
         if let Ok(value) = value.to_str() {
-            headers.insert(name.as_str().to_string(), Value::String(value.to_string()));
+            if name == http::header::SET_COOKIE {
+                cookies.push(Value::String(value.to_string()));
+            } else {
+                headers.insert(name.as_str().to_string(), Value::String(value.to_string()));
+            }
         }
     }
     let (body, base64) = match std::str::from_utf8(&body) {
@@ -119,7 +132,7 @@ pub fn from_response(response: Response<Bytes>) -> Value {
         "headers": headers,
         "body": body,
         "isBase64Encoded": base64,
-        "cookies": [],
+        "cookies": cookies,
     })
 }
 

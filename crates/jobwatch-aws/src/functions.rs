@@ -74,6 +74,8 @@ pub const INGEST: Function = Function {
         var("JOBWATCH_TABLE", Required),
         var("JOBWATCH_ENV", Required),
         var("JOBWATCH_KEYS_SECRET", Required),
+        // Without it, logins use a secret derived from the API key and links are unsigned.
+        var("JOBWATCH_WEB_SECRET", Deployed),
         var("JOBWATCH_ALERT_TOPIC_ARN", Deployed),
         var("JOBWATCH_RUN_LOG_GROUP", Deployed),
         var("JOBWATCH_RUN_RETENTION_DAYS", Deployed),
@@ -116,6 +118,8 @@ pub const SWEEPER: Function = Function {
         var("JOBWATCH_REPUBLISH_AFTER", Optional),
         // The base of the run links in alerts (the ingest function's URL): none without it.
         var("JOBWATCH_PUBLIC_URL", Deployed),
+        // Signs those links so they open without a login (read once per container).
+        var("JOBWATCH_WEB_SECRET", Deployed),
         var("JOBWATCH_REPORT_TIME", Deployed),
         var("JOBWATCH_REPORT_TIMEZONE", Deployed),
         var("JOBWATCH_PER_JOB_METRICS", Deployed),

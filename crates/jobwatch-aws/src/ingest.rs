@@ -1,10 +1,11 @@
 //! The ingest Lambda's work: Function URL events served by the very same
-//! [`jobwatch_api::Api`] as `jobwatch serve`, on DynamoDB. The ping and API keys (one secret)
-//! are read from Secrets Manager on the first invocation, then never again in that container.
+//! [`jobwatch_api::Api`] as `jobwatch serve`, web view included, on DynamoDB. The ping and
+//! API keys (one secret) and the web view's signing secret are read from Secrets Manager on
+//! the first invocation, then never again in that container.
 
 use std::sync::Arc;
 
-use jobwatch_api::{About, Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret};
+use jobwatch_api::{About, Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret, WebConfig};
 use jobwatch_dynamo::DynamoStore;
 use jobwatch_notify::Policy;
 use jobwatch_store::Engine;
@@ -18,6 +19,10 @@ pub struct Ingest {
     keys_secret: String,
     /// The public base URL of links (none: the Function URL the first event was sent to).
     public_url: Option<String>,
+    /// The secret that signs the web view's sessions and the alerts' links (none: one is
+    /// derived from the API key, and links are not signed).
+    web_secret: Option<String>,
+    run_log_link: Option<jobwatch_api::RunLogLink>,
     api: OnceCell<Api<DynamoStore>>,
 }
 
@@ -33,8 +38,22 @@ impl Ingest {
             secrets,
             keys_secret,
             public_url,
+            web_secret: None,
+            run_log_link: None,
             api: OnceCell::new(),
         }
+    }
+
+    /// The web view signs with the secret `secret_id` (`JOBWATCH_WEB_SECRET`).
+    pub fn with_web_secret(mut self, secret_id: Option<String>) -> Ingest {
+        self.web_secret = secret_id;
+        self
+    }
+
+    /// Run pages link to their output in CloudWatch Logs.
+    pub fn with_run_log_link(mut self, link: Option<jobwatch_api::RunLogLink>) -> Ingest {
+        self.run_log_link = link;
+        self
     }
 
     /// Answers one Function URL event. Fails only while the keys cannot be read (the
@@ -54,11 +73,23 @@ impl Ingest {
                     .or_else(|| crate::function_url::public_url(event))
                     .unwrap_or_default();
                 self.engine.set_public_url(public_url.clone());
+                let signing_secret = match &self.web_secret {
+                    Some(id) => {
+                        let secret = crate::secrets::read_signing_secret(&self.secrets, id).await?;
+                        self.engine
+                            .set_link_signer(jobwatch_core::links::Signer::new(secret.as_bytes()));
+                        secret
+                    }
+                    None => crate::secrets::derived_signing_secret(&keys.api_key),
+                };
+                let mut web = WebConfig::new(signing_secret.as_bytes());
+                web.run_log_link = self.run_log_link.clone();
                 let config = ApiConfig {
                     public_url,
                     api_key: Secret::from_plain(&keys.api_key),
                     ping_key: Secret::from_plain(&keys.ping_key),
                     ping_body_limit: DEFAULT_PING_BODY_LIMIT,
+                    web,
                 };
                 Ok::<_, String>(
                     Api::new(Arc::clone(&self.engine), config)

@@ -37,6 +37,25 @@ fn console_escape(text: &str) -> String {
     out
 }
 
+/// A console link to the log events of run `run_id` of `slug`, written at `at`, in `group`.
+pub fn console_link(region: &str, group: &str, slug: &str, run_id: &str, at: Timestamp) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}/log-events/{}$3FfilterPattern$3D{}",
+        console_escape(group),
+        console_escape(&RunLogWriter::stream_name(slug, at)),
+        console_escape(&format!("\"{run_id}\"")),
+    )
+}
+
+/// The web view's link from a run's page to its output in CloudWatch Logs: the stream of
+/// the day its record was last written (when it finished, else started or was expected).
+pub fn web_link(region: String, group: String) -> jobwatch_api::RunLogLink {
+    std::sync::Arc::new(move |slug: &str, run: &Run| {
+        let at = run.finished_at.or(run.started_at).or(run.expected_at)?;
+        Some(console_link(&region, &group, slug, &run.run_id, at))
+    })
+}
+
 impl RunLogWriter {
     pub fn new(
         client: Client,
@@ -57,13 +76,7 @@ impl RunLogWriter {
 
     /// A console link to the run's log events (its stream, filtered to the run id).
     pub fn link(&self, slug: &str, run_id: &str, at: Timestamp) -> String {
-        let region = &self.region;
-        format!(
-            "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}/log-events/{}$3FfilterPattern$3D{}",
-            console_escape(&self.group),
-            console_escape(&Self::stream_name(slug, at)),
-            console_escape(&format!("\"{run_id}\"")),
-        )
+        console_link(&self.region, &self.group, slug, run_id, at)
     }
 
     /// Writes one event per run, at `at` (the commit's time).

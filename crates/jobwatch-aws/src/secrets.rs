@@ -63,6 +63,37 @@ pub async fn read_keys(client: &Client, secret_id: &str) -> Result<Keys, String>
     parse_keys(raw).map_err(|e| format!("secret {secret_id}: {e}"))
 }
 
+/// Fewest characters of a signing secret: the stack generates 64.
+const MIN_SIGNING_SECRET_CHARS: usize = 32;
+
+/// The web view's signing secret in the secret `secret_id` (sessions, form tokens and the
+/// signed links in alerts): read once per container by the ingest and the sweeper.
+pub async fn read_signing_secret(client: &Client, secret_id: &str) -> Result<String, String> {
+    let output = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| format!("reading secret {secret_id}: {}", DisplayErrorContext(e)))?;
+    let raw = output
+        .secret_string()
+        .map(str::trim)
+        .ok_or_else(|| format!("secret {secret_id} has no string value"))?;
+    if raw.chars().count() < MIN_SIGNING_SECRET_CHARS {
+        return Err(format!(
+            "secret {secret_id}: a signing secret needs at least {MIN_SIGNING_SECRET_CHARS} characters, found {}",
+            raw.chars().count()
+        ));
+    }
+    Ok(raw.to_string())
+}
+
+/// The signing secret of a deployment without its own (`JOBWATCH_WEB_SECRET` unset): one
+/// derived from the API key, so logins still work; alerts' links then need a login.
+pub fn derived_signing_secret(api_key: &str) -> String {
+    format!("derived-from-api-key:{}", jobwatch_api::sha256_hex(api_key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

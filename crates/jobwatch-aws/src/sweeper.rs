@@ -62,6 +62,11 @@ pub struct Sweeper {
     /// Set once this process has checked the table's one-time upgrades
     /// ([`DynamoStore::upgrade`]).
     pub upgraded: tokio::sync::OnceCell<()>,
+    /// The Secrets Manager id of the web view's signing secret, which signs the links of the
+    /// alerts a sweep raises (missed and timed-out runs): read by the first sweep of a
+    /// container that can read it.
+    pub web_secret: Option<(aws_sdk_secretsmanager::Client, String)>,
+    pub links_signed: tokio::sync::OnceCell<()>,
 }
 
 /// The topic as the outbox's outlet: the formatter acknowledges what it delivered.
@@ -107,6 +112,7 @@ impl Sweeper {
                 }
             }
         }
+        self.sign_links().await;
         let report = self.engine.sweep(now).await.map_err(SweepError::Sweep)?;
         let republished = self.republish_stale(now).await;
         // Held summaries and digests whose window closed go out now, even if no new alert
@@ -149,6 +155,25 @@ impl Sweeper {
             "flushed": flushed,
             "jobs_down": jobs_down,
         }))
+    }
+
+    /// Reads the signing secret once per container. Without it this sweep's alerts carry
+    /// plain links (a login opens them) rather than no sweep at all; the next one retries.
+    async fn sign_links(&self) {
+        let Some((client, id)) = &self.web_secret else {
+            return;
+        };
+        if self.links_signed.get().is_some() {
+            return;
+        }
+        match crate::secrets::read_signing_secret(client, id).await {
+            Ok(secret) => {
+                self.engine
+                    .set_link_signer(jobwatch_core::links::Signer::new(secret.as_bytes()));
+                let _ = self.links_signed.set(());
+            }
+            Err(e) => tracing::error!(error = %e, "links in this sweep's alerts are not signed"),
+        }
     }
 
     /// Alerts still in the outbox long after they were raised were not acknowledged by the

@@ -73,34 +73,24 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
         Schedule::Cron { tz, .. } => tz.clone(),
         Schedule::Every(_) => jiff::tz::TimeZone::UTC,
     };
-    let mut times = Vec::new();
-    let mut cursor = after;
-    while times.len() < args.count as usize {
-        match schedule.next_after(cursor) {
-            Some(next) => {
-                times.push(next);
-                cursor = next;
-            }
-            None => break,
-        }
-    }
+    let times = schedule.fire_times(after, args.count as usize);
     if args.json {
-        let list: Vec<String> = times.iter().map(ToString::to_string).collect();
+        let list: Vec<String> = times.iter().map(|t| t.at.to_string()).collect();
         println!("{}", serde_json::Value::from(list));
         return ExitCode::SUCCESS;
     }
     println!("{}", schedule.describe());
     for t in &times {
-        let zoned = t.to_zoned(tz.clone());
-        let local = zoned.strftime("%Y-%m-%d %H:%M:%S %Z (%:z)").to_string();
-        let note = match &schedule {
-            // A fire at a wall time the expression does not name is a slot moved out of a DST gap.
-            Schedule::Cron { expr, .. } if !expr.matches(zoned.datetime()) => {
-                "  (the scheduled time does not exist that day: runs right after the DST gap, as cron does)".to_string()
-            }
-            _ => String::new(),
+        let local =
+            t.at.to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S %Z (%:z)")
+                .to_string();
+        let note = if t.moved_by_dst {
+            format!("  ({})", jobwatch_core::job::DST_GAP_NOTE)
+        } else {
+            String::new()
         };
-        println!("  {local:<34}  {t}{note}");
+        println!("  {local:<34}  {}{note}", t.at);
     }
     if times.len() < args.count as usize {
         println!("  (no further fire times)");

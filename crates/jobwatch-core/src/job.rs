@@ -71,6 +71,18 @@ impl fmt::Display for Severity {
     }
 }
 
+/// One fire time of a schedule (see [`Schedule::fire_times`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FireTime {
+    pub at: Timestamp,
+    /// The wall time the cron line names does not exist that day (a DST gap).
+    pub moved_by_dst: bool,
+}
+
+/// The note shown beside a fire time moved out of a DST gap.
+pub const DST_GAP_NOTE: &str =
+    "the scheduled time does not exist that day: runs right after the DST gap, as cron does";
+
 /// When a job is expected to run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Schedule {
@@ -135,6 +147,28 @@ impl Schedule {
             Schedule::Cron { tz, .. } => Some(tz),
             Schedule::Every(_) => None,
         }
+    }
+
+    /// The next `count` fire times after `after`, each marked when a DST gap moved it off
+    /// the wall time the cron line names (cron daemons run such a slot right after the gap).
+    /// What `jobwatch schedule` prints and the web view's job page shows.
+    pub fn fire_times(&self, after: Timestamp, count: usize) -> Vec<FireTime> {
+        let mut times = Vec::with_capacity(count);
+        let mut cursor = after;
+        while times.len() < count {
+            let Some(at) = self.next_after(cursor) else {
+                break;
+            };
+            let moved_by_dst = match self {
+                Schedule::Cron { expr, tz, .. } => {
+                    !expr.matches(at.to_zoned(tz.clone()).datetime())
+                }
+                Schedule::Every(_) => false,
+            };
+            times.push(FireTime { at, moved_by_dst });
+            cursor = at;
+        }
+        times
     }
 
     /// Human description, e.g. `0 9 * * * (Asia/Seoul)` or `every 15m`.

@@ -5,7 +5,8 @@
 //! events to SNS.
 //!
 //! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, `JOBWATCH_KEYS_SECRET` (the
-//! Secrets Manager id of the ping and API keys), and optionally `JOBWATCH_ALERT_TOPIC_ARN`,
+//! Secrets Manager id of the ping and API keys), and optionally `JOBWATCH_WEB_SECRET` (the id
+//! of the web view's signing secret), `JOBWATCH_ALERT_TOPIC_ARN`,
 //! `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_PUBLIC_URL`, `JOBWATCH_RUN_RETENTION_DAYS`,
 //! `JOBWATCH_REPORT_TIME`, `JOBWATCH_REPORT_TIMEZONE`, `JOBWATCH_PER_JOB_METRICS`.
 //! The list, with what a deployment must set and the AWS actions this binary calls, is
@@ -36,12 +37,17 @@ fn ingest_from_env() -> anyhow::Result<Ingest> {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
         .with_run_retention_days(retention_days);
     let observer = Arc::new(LambdaObserver::from_env(&sdk, &environment)?);
+    let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+    let run_log_link = optional("JOBWATCH_RUN_LOG_GROUP")
+        .map(|group| jobwatch_aws::run_log::web_link(region, group));
     Ok(Ingest::new(
         jobwatch_aws::lambda::engine(store, environment, observer)?,
         aws_sdk_secretsmanager::Client::new(&sdk),
         keys_secret,
         optional("JOBWATCH_PUBLIC_URL"),
-    ))
+    )
+    .with_web_secret(optional("JOBWATCH_WEB_SECRET"))
+    .with_run_log_link(run_log_link))
 }
 
 #[tokio::main]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
+use jobwatch_core::links::{DEFAULT_LINK_LIFETIME, Signer};
 use jobwatch_core::machine::{self, advance, apply_ping};
 use jobwatch_core::tally::{self, ReportDay};
 use jobwatch_core::{AlertEvent, Ctx, Effects, JobSpec, JobState, Ping, Run, RunOutcome};
@@ -104,6 +105,8 @@ pub struct Engine<S> {
     /// The base URL alerts link their run under; set once (the ingest Lambda learns it from
     /// its first request).
     public_url: std::sync::OnceLock<String>,
+    /// Signs the run links so they open their page without a login; set once, like the URL.
+    link_signer: std::sync::OnceLock<Signer>,
 }
 
 /// Which runs keep their output in the run history.
@@ -130,6 +133,7 @@ impl<S: Store> Engine<S> {
             report_day: ReportDay::default(),
             run_output: RunOutput::All,
             public_url: std::sync::OnceLock::new(),
+            link_signer: std::sync::OnceLock::new(),
         }
     }
 
@@ -148,7 +152,21 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// The run an alert is about, in the API (the job's runs when it names no run).
+    /// Alerts' run links carry a signature by `signer`, valid for
+    /// [`DEFAULT_LINK_LIFETIME`] from the alert, so the person on call opens them without
+    /// logging in. Set once; without it links lead to the login page.
+    pub fn with_link_signer(self, signer: Signer) -> Self {
+        self.set_link_signer(signer);
+        self
+    }
+
+    /// Sets the signer of run links unless one is set already.
+    pub fn set_link_signer(&self, signer: Signer) {
+        let _ = self.link_signer.set(signer);
+    }
+
+    /// The web view's page of the run an alert is about (the job's page when it names no
+    /// run, as for a missed run), signed when a signer is set.
     fn link_runs(&self, effects: &mut Effects) {
         let Some(base) = self.public_url.get() else {
             return;
@@ -157,10 +175,18 @@ impl<S: Store> Engine<S> {
             if alert.run_url.is_some() || alert.kind == jobwatch_core::AlertKind::Report {
                 continue;
             }
-            let runs = format!("{base}/api/v1/jobs/{}/runs", alert.job.slug);
-            alert.run_url = Some(match &alert.run_id {
-                Some(run_id) => format!("{runs}/{}", url_segment(run_id)),
-                None => runs,
+            let job = format!("/jobs/{}", alert.job.slug);
+            let path = match &alert.run_id {
+                Some(run_id) => format!("{job}/runs/{}", url_segment(run_id)),
+                None => job,
+            };
+            let expires = alert
+                .detected_at
+                .checked_add(DEFAULT_LINK_LIFETIME.to_signed())
+                .unwrap_or(Timestamp::MAX);
+            alert.run_url = Some(match self.link_signer.get() {
+                Some(signer) => format!("{base}{}", signer.sign_path(&path, expires)),
+                None => format!("{base}{path}"),
             });
         }
     }
@@ -542,7 +568,7 @@ impl<S: Store> Engine<S> {
 
 /// A run id as one URL path segment: ids are UUIDs or `r<n>`, but any other character is
 /// percent-encoded rather than trusted.
-fn url_segment(id: &str) -> String {
+pub fn url_segment(id: &str) -> String {
     id.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),

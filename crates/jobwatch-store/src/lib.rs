@@ -22,6 +22,7 @@ mod test_alert;
 
 pub use engine::{
     CommitObserver, Engine, EngineError, JobLookup, PingReceipt, RunOutput, SweepReport,
+    url_segment,
 };
 pub use incident::IncidentRecord;
 pub use outbox::{AlertOutlet, Delivery, Handover};

@@ -7,7 +7,7 @@
 //! `4h`), `JOBWATCH_REPUBLISH_AFTER` (default `30s`: the next sweep publishes again what the
 //! formatter has not acknowledged), `JOBWATCH_REPORT_TIME`,
 //! `JOBWATCH_REPORT_TIMEZONE`, `JOBWATCH_PER_JOB_METRICS`, `JOBWATCH_PUBLIC_URL` (the base of run
-//! links in alerts).
+//! links in alerts), `JOBWATCH_WEB_SECRET` (the id of the secret that signs them).
 //! The list, with what a deployment must set and the AWS actions this binary calls, is
 //! [`jobwatch_aws::functions::SWEEPER`]; `tests/template.rs` holds `template.yaml` to it.
 
@@ -44,6 +44,8 @@ fn sweeper_from_env() -> anyhow::Result<Sweeper> {
     let public_url = optional("JOBWATCH_PUBLIC_URL");
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     Ok(Sweeper {
+        web_secret: optional("JOBWATCH_WEB_SECRET").map(|id| (secrets.clone(), id)),
+        links_signed: Default::default(),
         webhooks: jobwatch_aws::slack::SecretWebhooks::from_env(secrets, &environment)
             .map_err(|e| anyhow!(e))?,
         policy: jobwatch_notify::Policy::from_vars(|name| std::env::var(name).ok())

@@ -41,6 +41,7 @@ async fn the_sweeper_lambda_notices_what_did_not_happen() {
             api_key: jobwatch_api::Secret::from_plain(&stack.api_key),
             ping_key: jobwatch_api::Secret::from_plain(&stack.ping_key),
             ping_body_limit: 10_000,
+            web: jobwatch_api::WebConfig::new(b"test signing secret"),
         },
     );
     let call = |method: &str, uri: String, body: &str| {

@@ -12,7 +12,7 @@ use std::time::Duration as StdDuration;
 use anyhow::{Context, Result};
 use clap::Args;
 use jiff::Timestamp;
-use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret, generate_key};
+use jobwatch_api::{Api, ApiConfig, DEFAULT_PING_BODY_LIMIT, Secret, WebConfig, generate_key};
 use jobwatch_core::Duration;
 use jobwatch_notify::{Class, Delivery, Policy, SlackClient, Webhooks};
 use jobwatch_sqlite::SqliteStore;
@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// Time zone of --report-at (IANA name).
     #[arg(long, env = "JOBWATCH_REPORT_TZ", default_value = "UTC")]
     report_tz: String,
+    /// How long a web view login lasts.
+    #[arg(long, env = "JOBWATCH_SESSION_LIFETIME", default_value = "12h")]
+    session_lifetime: Duration,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -133,6 +136,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         "ping key",
     )
     .await?;
+    let signing_secret = signing_secret(&store).await?;
     let mut policy = Policy::from_vars(|name| match name {
         // Given as --debug (or the same variable), parsed by clap.
         "JOBWATCH_DEBUG" => None,
@@ -159,14 +163,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let engine = Arc::new(
         Engine::new(store, args.env.clone())
             .with_public_url(public_url.clone())
+            .with_link_signer(jobwatch_core::links::Signer::new(signing_secret.as_bytes()))
             .with_repeat_interval(args.repeat_interval)
             .with_report_day(report_day.unwrap_or_default()),
     );
+    let mut web = WebConfig::new(signing_secret.as_bytes());
+    web.session_lifetime = args.session_lifetime;
+    let badge_key = web.badge_key();
     let config = ApiConfig {
         public_url: public_url.clone(),
         api_key,
         ping_key,
         ping_body_limit: args.ping_body_limit,
+        web,
     };
     let api = Arc::new(Api::new(Arc::clone(&engine), config).with_about(about(
         &args.env,
@@ -178,6 +187,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         "jobwatch listening on http://{address} (environment {}, data {})",
         args.env,
         args.data.display()
+    );
+    say!(
+        "web view: {public_url}/ (log in with the API key); status badges under {public_url}/badge/{badge_key}/<slug-or-tag>.svg"
     );
     if slack.is_none() {
         say!(
@@ -320,6 +332,21 @@ async fn key(
         Secret::from_hex_digest(&stored)
             .with_context(|| format!("the stored {name} hash is corrupt"))
     }
+}
+
+/// The web view's signing secret (sessions, form tokens, alerts' signed links): generated
+/// on first start and stored with the keys, so links and logins outlive a restart.
+async fn signing_secret(store: &SqliteStore) -> Result<String> {
+    const SETTING: &str = "web_signing_secret";
+    if let Some(stored) = store.get_setting(SETTING).await? {
+        return Ok(stored);
+    }
+    let fresh = format!(
+        "{}{}",
+        generate_key().map_err(|e| anyhow::anyhow!("generating the signing secret: {e}"))?,
+        generate_key().map_err(|e| anyhow::anyhow!("generating the signing secret: {e}"))?
+    );
+    Ok(store.init_setting(SETTING, &fresh).await?)
 }
 
 async fn shutdown_signal() {

@@ -27,5 +27,7 @@ pub use crate::health::{Health, Status};
 pub use deadlines::advance;
 pub use definition::{pause, redefine, resume};
 pub use pings::{Ping, PingEvent, PingOutcome, apply_ping};
-pub use state::{BadStreak, JobState, OpenRun, Pause, SEEN_WINDOW, SLOW_FACTOR, SeenPings};
+pub use state::{
+    BadStreak, JobState, OpenRun, Pause, RECENT_BAD_KEPT, SEEN_WINDOW, SLOW_FACTOR, SeenPings,
+};
 pub use transition::{Ctx, DEFAULT_REPEAT_INTERVAL, Effects};

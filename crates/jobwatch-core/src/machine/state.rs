@@ -179,12 +179,21 @@ pub struct JobState {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub days: Vec<crate::tally::DayTally>,
+    /// When the bad runs of the last 24 hours turned bad (unix seconds, oldest first, at
+    /// most [`RECENT_BAD_KEPT`]): the web view's "fails in 24 h". Empty, and not stored, for
+    /// a job that has not failed in a day.
+    #[serde(rename = "rb", default, skip_serializing_if = "VecDeque::is_empty")]
+    pub recent_bad: VecDeque<i64>,
 }
 
 /// Runs slower than this multiple of the p95 of the job's recent runs are announced as slow.
 pub const SLOW_FACTOR: u64 = 3;
-/// Successful runs kept to judge what is slow, and the fewest needed to judge at all.
-pub(super) const RECENT_DURATIONS: usize = 20;
+/// Durations of successful runs kept (the web view's sparkline); the latest
+/// [`SLOW_WINDOW`] of them judge what is slow, given at least [`MIN_DURATIONS_FOR_SLOW`].
+pub(super) const RECENT_DURATIONS: usize = 30;
+pub(crate) const SLOW_WINDOW: usize = 20;
+/// Bad runs of the last day kept in the state; a job failing more often shows "30+".
+pub const RECENT_BAD_KEPT: usize = 30;
 const MIN_DURATIONS_FOR_SLOW: usize = 5;
 
 impl JobState {
@@ -211,6 +220,7 @@ impl JobState {
             late_slot: None,
             recent_durations: VecDeque::new(),
             days: Vec::new(),
+            recent_bad: VecDeque::new(),
         }
     }
 
@@ -239,12 +249,24 @@ impl JobState {
             .then(|| self.down_since.unwrap_or(self.created_at))
     }
 
+    /// The durations that judge what is slow (and what is usual): the latest successful runs.
+    pub fn slow_window(&self) -> impl Iterator<Item = u64> + '_ {
+        let skip = self.recent_durations.len().saturating_sub(SLOW_WINDOW);
+        self.recent_durations.iter().skip(skip).copied()
+    }
+
+    /// Bad runs that turned bad in the 24 hours before `now` (at most [`RECENT_BAD_KEPT`]).
+    pub fn bad_in_last_day(&self, now: Timestamp) -> usize {
+        let since = now.as_second() - 86_400;
+        self.recent_bad.iter().filter(|t| **t > since).count()
+    }
+
     /// How long a run may take before it is slow: a multiple of the p95 of recent runs.
     pub(super) fn slow_threshold(&self) -> Option<Duration> {
         if self.recent_durations.len() < MIN_DURATIONS_FOR_SLOW {
             return None;
         }
-        let mut sorted: Vec<u64> = self.recent_durations.iter().copied().collect();
+        let mut sorted: Vec<u64> = self.slow_window().collect();
         sorted.sort_unstable();
         let p95 = sorted[(sorted.len() * 95).div_ceil(100).saturating_sub(1)];
         // Runs of a second or less vary too much in relative terms to call any of them slow.
