@@ -90,14 +90,14 @@ async fn failed_says_the_threshold_it_reached_the_last_success_and_links_the_run
     let run = failed.run_id.as_deref().expect("run id");
     assert_eq!(
         failed.run_url.as_deref(),
-        Some(format!("{BASE}/api/v1/jobs/nightly/runs/{run}").as_str())
+        Some(format!("{BASE}/jobs/nightly/runs/{run}").as_str())
     );
     let text = rendered(failed);
     for fact in [
         "*Last success*\\n2026-01-01 03:04 CET (02:04 UTC) · 1d23h ago · took 4m",
         "*Limit:* 2 failures in a row, threshold 2",
         "*Started*\\n2026-01-03 03:00 CET (02:00 UTC)",
-        &format!("<{BASE}/api/v1/jobs/nightly/runs/{run}|Run {run} in jobwatch>"),
+        &format!("<{BASE}/jobs/nightly/runs/{run}|Run {run} in jobwatch>"),
     ] {
         assert!(text.contains(fact), "{fact} in {text}");
     }
@@ -125,7 +125,7 @@ async fn missed_names_the_grace_and_the_slot_in_the_jobs_zone() {
     assert_eq!(missed.last_success, the_good_night());
     assert_eq!(
         missed.run_url.as_deref(),
-        Some(format!("{BASE}/api/v1/jobs/nightly/runs").as_str())
+        Some(format!("{BASE}/jobs/nightly").as_str())
     );
     let text = rendered(missed);
     assert!(
@@ -318,7 +318,7 @@ async fn the_pings_address_user_agent_and_host_reach_the_run_and_the_alert() {
     );
     assert_eq!(
         alert.run_url.as_deref(),
-        Some(format!("{BASE}/api/v1/jobs/backup/runs/{rid}").as_str())
+        Some(format!("{BASE}/jobs/backup/runs/{rid}").as_str())
     );
     let text = jobwatch_notify::render::render_slack(alert).to_string();
     assert!(

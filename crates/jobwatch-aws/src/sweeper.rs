@@ -62,11 +62,26 @@ pub struct Sweeper {
     /// Set once this process has checked the table's one-time upgrades
     /// ([`DynamoStore::upgrade`]).
     pub upgraded: tokio::sync::OnceCell<()>,
-    /// The Secrets Manager id of the web view's signing secret, which signs the links of the
-    /// alerts a sweep raises (missed and timed-out runs): read by the first sweep of a
-    /// container that can read it.
-    pub web_secret: Option<(aws_sdk_secretsmanager::Client, String)>,
-    pub links_signed: tokio::sync::OnceCell<()>,
+    /// The web view's signing secret, which signs the links of the alerts a sweep raises
+    /// (missed and timed-out runs).
+    pub link_secret: Option<LinkSecret>,
+}
+
+/// The signing secret's id, read by the first sweep of a container that can read it.
+pub struct LinkSecret {
+    client: aws_sdk_secretsmanager::Client,
+    id: String,
+    read: tokio::sync::OnceCell<()>,
+}
+
+impl LinkSecret {
+    pub fn new(client: &aws_sdk_secretsmanager::Client, id: String) -> LinkSecret {
+        LinkSecret {
+            client: client.clone(),
+            id,
+            read: tokio::sync::OnceCell::new(),
+        }
+    }
 }
 
 /// The topic as the outbox's outlet: the formatter acknowledges what it delivered.
@@ -160,17 +175,17 @@ impl Sweeper {
     /// Reads the signing secret once per container. Without it this sweep's alerts carry
     /// plain links (a login opens them) rather than no sweep at all; the next one retries.
     async fn sign_links(&self) {
-        let Some((client, id)) = &self.web_secret else {
+        let Some(link) = &self.link_secret else {
             return;
         };
-        if self.links_signed.get().is_some() {
+        if link.read.get().is_some() {
             return;
         }
-        match crate::secrets::read_signing_secret(client, id).await {
+        match crate::secrets::read_signing_secret(&link.client, &link.id).await {
             Ok(secret) => {
                 self.engine
                     .set_link_signer(jobwatch_core::links::Signer::new(secret.as_bytes()));
-                let _ = self.links_signed.set(());
+                let _ = link.read.set(());
             }
             Err(e) => tracing::error!(error = %e, "links in this sweep's alerts are not signed"),
         }

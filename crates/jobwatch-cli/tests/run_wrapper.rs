@@ -193,9 +193,18 @@ fn a_failing_command_is_reported_with_its_exit_status_and_the_wrapper_exits_with
         alert.contains(&format!("from {host} · 127.0.0.1")),
         "{alert}"
     );
+    // The alert links the run's page, signed so it opens without logging in.
+    let link = alert
+        .split(' ')
+        .find(|word| word.contains(&format!("/jobs/reports/runs/{run_id}?exp=")))
+        .unwrap_or_else(|| panic!("a signed link to the run's page: {alert}"));
+    let path = &link[link.find("/jobs/").unwrap_or_default()..];
+    let page = server.get(path);
+    assert_eq!(page.status, 200, "{}", page.body);
     assert!(
-        alert.contains(&format!("/api/v1/jobs/reports/runs/{run_id}")),
-        "{alert}"
+        page.body.contains("half done"),
+        "the run's output: {}",
+        page.body
     );
 }
 

@@ -59,7 +59,10 @@ impl Signer {
         let expected = self.mac_hex(label, data);
         candidate.len() >= LINK_SIG_CHARS
             && candidate.len() <= expected.len()
-            && constant_time_eq(expected[..candidate.len()].as_bytes(), candidate.as_bytes())
+            && constant_time_eq(
+                &expected.as_bytes()[..candidate.len()],
+                candidate.as_bytes(),
+            )
     }
 
     /// `path` (absolute, e.g. `/jobs/backup/runs/r12`) with the query that opens it until

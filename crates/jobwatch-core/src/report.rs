@@ -65,7 +65,7 @@ pub fn daily_report(
             last_success_at: state.last_success_at,
             avg_duration_ms: tally.and_then(|t| t.average_ms()),
             max_duration_ms: tally.filter(|t| t.timed > 0).map(|t| t.max_ms),
-            usual_duration_ms: average(state.slow_window()),
+            usual_duration_ms: average(state.recent_durations.iter().copied()),
         });
     }
     report.jobs.sort_by(|a, b| {

@@ -5,9 +5,9 @@
 //! Configuration (environment): `JOBWATCH_TABLE`, `JOBWATCH_ENV`, and optionally
 //! `JOBWATCH_ALERT_TOPIC_ARN`, `JOBWATCH_RUN_LOG_GROUP`, `JOBWATCH_REPEAT_INTERVAL` (default
 //! `4h`), `JOBWATCH_REPUBLISH_AFTER` (default `30s`: the next sweep publishes again what the
-//! formatter has not acknowledged), `JOBWATCH_REPORT_TIME`,
-//! `JOBWATCH_REPORT_TIMEZONE`, `JOBWATCH_PER_JOB_METRICS`, `JOBWATCH_PUBLIC_URL` (the base of run
-//! links in alerts), `JOBWATCH_WEB_SECRET` (the id of the secret that signs them).
+//! formatter has not acknowledged), `JOBWATCH_REPORT_TIME`, `JOBWATCH_REPORT_TIMEZONE`,
+//! `JOBWATCH_PER_JOB_METRICS`, `JOBWATCH_PUBLIC_URL` and `JOBWATCH_WEB_SECRET` (the base of
+//! run links in alerts, and the secret signing them).
 //! The list, with what a deployment must set and the AWS actions this binary calls, is
 //! [`jobwatch_aws::functions::SWEEPER`]; `tests/template.rs` holds `template.yaml` to it.
 
@@ -19,7 +19,7 @@ use jobwatch_aws::failure::Failure;
 use jobwatch_aws::lambda::{optional, required};
 use jobwatch_aws::observer::LambdaObserver;
 use jobwatch_aws::publisher::AlertPublisher;
-use jobwatch_aws::sweeper::{DEFAULT_REPUBLISH_AFTER, Sweeper};
+use jobwatch_aws::sweeper::{DEFAULT_REPUBLISH_AFTER, LinkSecret, Sweeper};
 use jobwatch_core::Duration;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -44,8 +44,7 @@ fn sweeper_from_env() -> anyhow::Result<Sweeper> {
     let public_url = optional("JOBWATCH_PUBLIC_URL");
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     Ok(Sweeper {
-        web_secret: optional("JOBWATCH_WEB_SECRET").map(|id| (secrets.clone(), id)),
-        links_signed: Default::default(),
+        link_secret: optional("JOBWATCH_WEB_SECRET").map(|id| LinkSecret::new(&secrets, id)),
         webhooks: jobwatch_aws::slack::SecretWebhooks::from_env(secrets, &environment)
             .map_err(|e| anyhow!(e))?,
         policy: jobwatch_notify::Policy::from_vars(|name| std::env::var(name).ok())

@@ -121,6 +121,11 @@ impl ServeProcess {
         .expect("admin call")
     }
 
+    /// A plain GET, as a browser without a session sends it (a page, a signed link).
+    pub fn get(&self, path: &str) -> Reply {
+        call(&self.address, "GET", path, &[], b"").expect("GET")
+    }
+
     /// A ping, as `curl` would send it.
     pub fn ping(&self, path: &str, body: &str) -> Reply {
         call(&self.address, "POST", path, &[], body.as_bytes()).expect("ping")

@@ -179,20 +179,20 @@ pub struct JobState {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub days: Vec<crate::tally::DayTally>,
-    /// When the bad runs of the last 24 hours turned bad (unix seconds, oldest first, at
-    /// most [`RECENT_BAD_KEPT`]): the web view's "fails in 24 h". Empty, and not stored, for
-    /// a job that has not failed in a day.
+    /// When the failed runs (failed, timed out, too short; not missed slots) of the last 24
+    /// hours turned bad (unix seconds, oldest first, at most [`RECENT_BAD_KEPT`]): the web
+    /// view's "fails in 24 h". Empty, and not stored, for a job that has not failed in a day.
     #[serde(rename = "rb", default, skip_serializing_if = "VecDeque::is_empty")]
     pub recent_bad: VecDeque<i64>,
 }
 
 /// Runs slower than this multiple of the p95 of the job's recent runs are announced as slow.
 pub const SLOW_FACTOR: u64 = 3;
-/// Durations of successful runs kept (the web view's sparkline); the latest
-/// [`SLOW_WINDOW`] of them judge what is slow, given at least [`MIN_DURATIONS_FOR_SLOW`].
-pub(super) const RECENT_DURATIONS: usize = 30;
-pub(crate) const SLOW_WINDOW: usize = 20;
-/// Bad runs of the last day kept in the state; a job failing more often shows "30+".
+/// Durations of successful runs kept: what judges a run slow (given at least
+/// [`MIN_DURATIONS_FOR_SLOW`]) and the web view's sparkline. More would push a busy job's
+/// item past one DynamoDB write unit (tests/dynamo.rs), so the sparkline shows 20, not 30.
+pub(super) const RECENT_DURATIONS: usize = 20;
+/// Failed runs of the last day kept in the state; a job failing more often shows "30+".
 pub const RECENT_BAD_KEPT: usize = 30;
 const MIN_DURATIONS_FOR_SLOW: usize = 5;
 
@@ -249,13 +249,7 @@ impl JobState {
             .then(|| self.down_since.unwrap_or(self.created_at))
     }
 
-    /// The durations that judge what is slow (and what is usual): the latest successful runs.
-    pub fn slow_window(&self) -> impl Iterator<Item = u64> + '_ {
-        let skip = self.recent_durations.len().saturating_sub(SLOW_WINDOW);
-        self.recent_durations.iter().skip(skip).copied()
-    }
-
-    /// Bad runs that turned bad in the 24 hours before `now` (at most [`RECENT_BAD_KEPT`]).
+    /// Failed runs that turned bad in the 24 hours before `now` (at most [`RECENT_BAD_KEPT`]).
     pub fn bad_in_last_day(&self, now: Timestamp) -> usize {
         let since = now.as_second() - 86_400;
         self.recent_bad.iter().filter(|t| **t > since).count()
@@ -266,7 +260,7 @@ impl JobState {
         if self.recent_durations.len() < MIN_DURATIONS_FOR_SLOW {
             return None;
         }
-        let mut sorted: Vec<u64> = self.slow_window().collect();
+        let mut sorted: Vec<u64> = self.recent_durations.iter().copied().collect();
         sorted.sort_unstable();
         let p95 = sorted[(sorted.len() * 95).div_ceil(100).saturating_sub(1)];
         // Runs of a second or less vary too much in relative terms to call any of them slow.

@@ -48,13 +48,17 @@ pub(super) fn record_bad(
     state.bad_in_a_row += 1;
     state.good_in_a_row = 0;
     state.last_failure_at = Some(at);
-    let day_ago = at.as_second() - 86_400;
-    while state.recent_bad.front().is_some_and(|t| *t <= day_ago)
-        || state.recent_bad.len() >= super::state::RECENT_BAD_KEPT
-    {
-        state.recent_bad.pop_front();
+    // Failed runs only: missed slots may be caught up in one step, and the state must not
+    // depend on when sweeps run.
+    if matches!(bad, Bad::Failed) {
+        let day_ago = at.as_second() - 86_400;
+        while state.recent_bad.front().is_some_and(|t| *t <= day_ago)
+            || state.recent_bad.len() >= super::state::RECENT_BAD_KEPT
+        {
+            state.recent_bad.pop_front();
+        }
+        state.recent_bad.push_back(at.as_second());
     }
-    state.recent_bad.push_back(at.as_second());
     let streak = state.streak.get_or_insert(BadStreak {
         since: at,
         runs_missed: 0,

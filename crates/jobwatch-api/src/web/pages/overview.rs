@@ -50,7 +50,7 @@ impl Filters {
             "trouble" => matches!(status, Status::Down | Status::Late),
             wanted => status.as_str() == wanted,
         };
-        let tag_ok = self.tag.is_empty() || job.spec.tags.iter().any(|t| *t == self.tag);
+        let tag_ok = self.tag.is_empty() || job.spec.tags.contains(&self.tag);
         let text_ok = self.text.is_empty()
             || job.slug().to_lowercase().contains(&self.text)
             || job.spec.description.to_lowercase().contains(&self.text)
