@@ -59,23 +59,41 @@ impl Ingest {
     /// Answers one Function URL event. Fails only while the keys cannot be read (the
     /// invocation fails and is retried); every request gets an HTTP answer otherwise.
     pub async fn handle(&self, event: &Value) -> Result<Value, String> {
-        let api = self.api(event).await?;
-        Ok(crate::function_url::handle(api, event).await)
+        // Boxed: the API's future (pages included) nests deep enough to overflow the
+        // compiler's layout query depth inside the runtime's future, as the sweeper's does.
+        let api = Box::pin(self.api(event)).await?;
+        Ok(Box::pin(crate::function_url::handle(api, event)).await)
+    }
+
+    /// The keys and the signing secret, both at once: the first request waits for one
+    /// round trip, not two.
+    async fn read_secrets(&self) -> Result<(crate::secrets::Keys, Option<String>), String> {
+        let web = async {
+            match &self.web_secret {
+                Some(id) => crate::secrets::read_signing_secret(&self.secrets, id)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        tokio::try_join!(
+            crate::secrets::read_keys(&self.secrets, &self.keys_secret),
+            web
+        )
     }
 
     async fn api(&self, event: &Value) -> Result<&Api<DynamoStore>, String> {
         self.api
             .get_or_try_init(|| async {
-                let keys = crate::secrets::read_keys(&self.secrets, &self.keys_secret).await?;
+                let (keys, web_secret) = self.read_secrets().await?;
                 let public_url = self
                     .public_url
                     .clone()
                     .or_else(|| crate::function_url::public_url(event))
                     .unwrap_or_default();
                 self.engine.set_public_url(public_url.clone());
-                let signing_secret = match &self.web_secret {
-                    Some(id) => {
-                        let secret = crate::secrets::read_signing_secret(&self.secrets, id).await?;
+                let signing_secret = match web_secret {
+                    Some(secret) => {
                         self.engine
                             .set_link_signer(jobwatch_core::links::Signer::new(secret.as_bytes()));
                         secret

@@ -49,18 +49,24 @@ pub fn parse_keys(raw: &str) -> Result<Keys, String> {
     })
 }
 
-/// The keys in the secret `secret_id` (see [`parse_keys`]).
-pub async fn read_keys(client: &Client, secret_id: &str) -> Result<Keys, String> {
+/// The string value of the secret `secret_id`.
+async fn secret_string(client: &Client, secret_id: &str) -> Result<String, String> {
     let output = client
         .get_secret_value()
         .secret_id(secret_id)
         .send()
         .await
         .map_err(|e| format!("reading secret {secret_id}: {}", DisplayErrorContext(e)))?;
-    let raw = output
+    output
         .secret_string()
-        .ok_or_else(|| format!("secret {secret_id} has no string value"))?;
-    parse_keys(raw).map_err(|e| format!("secret {secret_id}: {e}"))
+        .map(str::to_string)
+        .ok_or_else(|| format!("secret {secret_id} has no string value"))
+}
+
+/// The keys in the secret `secret_id` (see [`parse_keys`]).
+pub async fn read_keys(client: &Client, secret_id: &str) -> Result<Keys, String> {
+    let raw = secret_string(client, secret_id).await?;
+    parse_keys(&raw).map_err(|e| format!("secret {secret_id}: {e}"))
 }
 
 /// Fewest characters of a signing secret: the stack generates 64.
@@ -69,16 +75,8 @@ const MIN_SIGNING_SECRET_CHARS: usize = 32;
 /// The web view's signing secret in the secret `secret_id` (sessions, form tokens and the
 /// signed links in alerts): read once per container by the ingest and the sweeper.
 pub async fn read_signing_secret(client: &Client, secret_id: &str) -> Result<String, String> {
-    let output = client
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .map_err(|e| format!("reading secret {secret_id}: {}", DisplayErrorContext(e)))?;
-    let raw = output
-        .secret_string()
-        .map(str::trim)
-        .ok_or_else(|| format!("secret {secret_id} has no string value"))?;
+    let raw = secret_string(client, secret_id).await?;
+    let raw = raw.trim();
     if raw.chars().count() < MIN_SIGNING_SECRET_CHARS {
         return Err(format!(
             "secret {secret_id}: a signing secret needs at least {MIN_SIGNING_SECRET_CHARS} characters, found {}",
