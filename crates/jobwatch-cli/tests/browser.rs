@@ -204,6 +204,8 @@ async fn a_person_and_the_person_on_call_use_the_web_view_in_chromium() {
         .click()
         .await
         .expect("open job");
+    // A click navigates after it returns: wait for what only the next page has.
+    desk.wait_for("#uptime", WAIT).await.expect("the job page");
     assert!(text(&desk, "h1").await.contains("nightly-backup"));
     assert!(text(&desk, "#uptime").await.contains("30 days"));
     assert!(text(&desk, "#schedule").await.contains("UTC"));
@@ -218,6 +220,9 @@ async fn a_person_and_the_person_on_call_use_the_web_view_in_chromium() {
         .click()
         .await
         .expect("pause");
+    desk.wait_for("#resume", WAIT)
+        .await
+        .expect("the paused job's page");
     assert!(text(&desk, "main").await.contains("Paused since"));
     checked(&desk, "job-paused-1280").await;
     desk.find("#resume")
