@@ -119,10 +119,24 @@ async fn put_creates_then_updates_a_job_and_shows_its_ping_urls() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(job["every"], "1h");
     assert_eq!(job["grace"], "1m30s");
+    let uuid_url = job["ping_url_uuid"].as_str().map(str::to_string);
     assert!(
-        job.get("ping_url_uuid").is_none(),
-        "the UUID is only shown once, at creation"
+        uuid_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("http://jobwatch.test/ping/")),
+        "the UUID URL is shown again (derived, so it can be): {job}"
     );
+    let (_, shown) = server.admin("GET", "/api/v1/jobs/backup", "").await;
+    assert_eq!(
+        shown["ping_url_uuid"].as_str(),
+        uuid_url.as_deref(),
+        "the same URL"
+    );
+    let uuid_path = uuid_url
+        .unwrap_or_default()
+        .replace("http://jobwatch.test", "");
+    let (status, _, _) = server.call("GET", &uuid_path, &[], b"").await;
+    assert_eq!(status, StatusCode::OK, "and it pings the job");
 
     let (status, list) = server.admin("GET", "/api/v1/jobs", "").await;
     assert_eq!(status, StatusCode::OK);
@@ -188,6 +202,82 @@ async fn create_1_auto_provisions_a_job_by_slug() {
         .call("GET", "/ping/wrong-key/other?create=1", &[], b"")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a wrong key never creates");
+}
+
+#[tokio::test]
+async fn create_on_demand_makes_a_job_without_a_schedule() {
+    let server = Server::new();
+    let rid = "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
+    let (status, body, _) = server
+        .call(
+            "POST",
+            &format!("/ping/test-ping-key/send-invoice/start?rid={rid}&create=on-demand"),
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!((status, body.as_str()), (StatusCode::CREATED, "Created"));
+    let (_, job) = server.admin("GET", "/api/v1/jobs/send-invoice", "").await;
+    assert_eq!(job["on_demand"], true);
+    assert_eq!(
+        (job["schedule"].is_null(), job["every"].is_null()),
+        (true, true)
+    );
+    assert_eq!(
+        (job["status"].as_str(), job["next_expected_at"].is_null()),
+        (Some("running"), true)
+    );
+    let (status, _, _) = server
+        .call("GET", "/ping/test-ping-key/other?create=yes", &[], b"")
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "only 1 and on-demand create: another value is a plain ping"
+    );
+}
+
+#[tokio::test]
+async fn an_on_demand_job_is_declared_without_a_schedule_and_checked() {
+    let server = Server::new();
+    let (status, job) = server
+        .admin(
+            "PUT",
+            "/api/v1/jobs/resize",
+            r#"{"on_demand": true, "max_runtime": "5m"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(
+        (job["on_demand"].as_bool(), job["max_runtime"].as_str()),
+        (Some(true), Some("5m"))
+    );
+    for (doc, reason) in [
+        (
+            r#"{"on_demand": true, "every": "1h"}"#,
+            "an `on_demand` job has no `schedule` or `every`",
+        ),
+        (
+            r#"{"on_demand": true, "tz": "Asia/Seoul"}"#,
+            "`tz` only applies to a cron `schedule`",
+        ),
+        (
+            r#"{"on_demand": false}"#,
+            "a job needs `schedule` (cron), `every` (interval) or `on_demand = true`",
+        ),
+    ] {
+        let (status, answer) = server.admin("PUT", "/api/v1/jobs/resize", doc).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{doc}");
+        assert!(answer.to_string().contains(reason), "{doc}: {answer}");
+    }
+    let (status, job) = server
+        .admin("PUT", "/api/v1/jobs/resize", r#"{"every": "1h"}"#)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        job.get("on_demand").is_none(),
+        "a schedule replaces on-demand: {job}"
+    );
 }
 
 #[tokio::test]
@@ -356,13 +446,13 @@ async fn malformed_requests_get_precise_errors() {
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"schedule": "0 9 * * *", "tz": "UTC+5"}"#, 400, "tz \"UTC+5\" is a fixed offset, not a time zone: use the IANA name of the place, such as Europe/Berlin, or Etc/GMT-5 to keep UTC+5 all year"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "grace": "-5m"}"#, 400, "invalid job JSON: durations cannot be negative: '-5m' at line 1 column 30"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "max_runtime": -60}"#, 400, "invalid job JSON: durations cannot be negative: '-60' at line 1 column 34"),
-        ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "colour": "red"}"#, 400, "invalid job JSON: unknown field `colour`, expected one of `schedule`, `tz`, `every`, `grace`, `max_runtime`, `min_runtime`, `failure_threshold`, `recovery_threshold`, `severity`, `tags`, `description`, `late_alert`, `repeat_interval`, `group`, `flap_threshold`, `flap_window`, `flap_stable`, `paused` at line 1 column 24"),
+        ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "colour": "red"}"#, 400, "invalid job JSON: unknown field `colour`, expected one of `schedule`, `tz`, `every`, `on_demand`, `grace`, `max_runtime`, `min_runtime`, `failure_threshold`, `recovery_threshold`, `severity`, `tags`, `description`, `late_alert`, `repeat_interval`, `group`, `flap_threshold`, `flap_window`, `flap_stable`, `paused` at line 1 column 24"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "group": "db hosts"}"#, 400, "invalid group 'db hosts': use 1-64 characters of letters, digits, '-', '_' and '.'"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "flap_threshold": 500}"#, 400, "`flap_threshold` must be between 0 (off) and 100"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "flap_threshold": -1}"#, 400, "invalid job JSON: invalid value: integer `-1`, expected u32 at line 1 column 36"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "flap_window": "10s"}"#, 400, "`flap_window` must be between 1m and 1d"),
         ("PUT", "/api/v1/jobs/x".into(), auth, r#"{"every": "1h", "flap_stable": "3d"}"#, 400, "`flap_stable` must be between 1m and 1d"),
-        ("PUT", "/api/v1/jobs/x".into(), auth, r#"{}"#, 400, "a job needs either `schedule` (cron) or `every` (interval)"),
+        ("PUT", "/api/v1/jobs/x".into(), auth, r#"{}"#, 400, "a job needs `schedule` (cron), `every` (interval) or `on_demand = true`"),
         ("PUT", "/api/v1/jobs/Bad_Slug!".into(), auth, r#"{"every": "1h"}"#, 400, "invalid slug 'Bad_Slug!': use 1-64 characters of a-z, 0-9, '-' and '_'"),
         ("PUT", "/api/v1/jobs/x".into(), auth, &big, 413, "request body too large: the limit is 65536 bytes"),
         // Admin API: everything else

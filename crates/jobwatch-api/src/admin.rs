@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use jiff::Timestamp;
-use jobwatch_core::{Duration, JobDoc, Slug};
+use jobwatch_core::{Duration, JobDoc, RunRecords, Slug};
 use jobwatch_store::{EngineError, JobRecord, Store};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -149,7 +149,7 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Reply> {
 }
 
 /// The JSON view of a job: its definition with every setting explicit, its state and URLs.
-fn view<S: Store>(api: &Api<S>, job: &JobRecord, now: Timestamp, uuid: Option<&str>) -> Value {
+fn view<S: Store>(api: &Api<S>, job: &JobRecord, now: Timestamp) -> Value {
     let state = &job.state;
     let mut value = job.spec.to_settings_object();
     let base = api.config.public_url.trim_end_matches('/');
@@ -174,7 +174,11 @@ fn view<S: Store>(api: &Api<S>, job: &JobRecord, now: Timestamp, uuid: Option<&s
     if let Value::Object(extra) = extra {
         value.extend(extra);
     }
-    if let Some(uuid) = uuid {
+    // Stores keep only the UUID's hash: the URL is shown when the UUID is the one derived from
+    // the signing secret (jobs created before UUIDs were derived, or before the secret was
+    // rotated, keep a working UUID that can no longer be shown).
+    let uuid = api.config.web.signer.ping_uuid(job.slug());
+    if sha256_hex(&uuid) == job.uuid_hash {
         value.insert(
             "ping_url_uuid".into(),
             Value::String(format!("{base}/ping/{uuid}")),
@@ -189,7 +193,7 @@ async fn list<S: Store>(api: &Api<S>, now: Timestamp) -> Result<Reply, Reply> {
         .list_jobs()
         .await
         .map_err(|e| engine_error(e, "*"))?;
-    let views: Vec<Value> = jobs.iter().map(|job| view(api, job, now, None)).collect();
+    let views: Vec<Value> = jobs.iter().map(|job| view(api, job, now)).collect();
     Ok(json(StatusCode::OK, &json!({ "jobs": views })))
 }
 
@@ -199,7 +203,7 @@ async fn get<S: Store>(api: &Api<S>, slug: &Slug, now: Timestamp) -> Result<Repl
         .get_job(slug.as_str())
         .await
         .map_err(|e| engine_error(e, slug.as_str()))?;
-    Ok(json(StatusCode::OK, &view(api, &job, now, None)))
+    Ok(json(StatusCode::OK, &view(api, &job, now)))
 }
 
 async fn put<S: Store>(
@@ -219,20 +223,20 @@ async fn put<S: Store>(
     let spec = doc
         .into_spec(slug.clone())
         .map_err(|e| text(StatusCode::BAD_REQUEST, &e.to_string()))?;
-    let uuid = uuid::Uuid::new_v4().hyphenated().to_string();
+    let uuid = api.config.web.signer.ping_uuid(slug.as_str());
     let (job, created) = api
         .engine
         .put_job(spec, paused, &sha256_hex(&uuid), now)
         .await
         .map_err(|e| engine_error(e, slug.as_str()))?;
     if created {
-        let mut reply = json(StatusCode::CREATED, &view(api, &job, now, Some(&uuid)));
+        let mut reply = json(StatusCode::CREATED, &view(api, &job, now));
         if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/jobs/{slug}")) {
             reply.headers_mut().insert(http::header::LOCATION, location);
         }
         Ok(reply)
     } else {
-        Ok(json(StatusCode::OK, &view(api, &job, now, None)))
+        Ok(json(StatusCode::OK, &view(api, &job, now)))
     }
 }
 
@@ -294,7 +298,7 @@ async fn pause<S: Store>(
         .pause(slug.as_str(), until, now)
         .await
         .map_err(|e| engine_error(e, slug.as_str()))?;
-    Ok(json(StatusCode::OK, &view(api, &job, now, None)))
+    Ok(json(StatusCode::OK, &view(api, &job, now)))
 }
 
 async fn resume<S: Store>(api: &Api<S>, slug: &Slug, now: Timestamp) -> Result<Reply, Reply> {
@@ -303,7 +307,7 @@ async fn resume<S: Store>(api: &Api<S>, slug: &Slug, now: Timestamp) -> Result<R
         .resume(slug.as_str(), now)
         .await
         .map_err(|e| engine_error(e, slug.as_str()))?;
-    Ok(json(StatusCode::OK, &view(api, &job, now, None)))
+    Ok(json(StatusCode::OK, &view(api, &job, now)))
 }
 
 async fn runs<S: Store>(api: &Api<S>, slug: &Slug, query: Option<&str>) -> Result<Reply, Reply> {
@@ -333,8 +337,8 @@ async fn runs<S: Store>(api: &Api<S>, slug: &Slug, query: Option<&str>) -> Resul
     Ok(json(StatusCode::OK, &json!({ "runs": runs })))
 }
 
-/// One run, as alerts link it: the newest record with that run id among the job's latest
-/// runs (a run alerted on is recent; older ones have left the history anyway).
+/// One run, as alerts link it: its records among the job's latest runs (a run alerted on is
+/// recent; older ones have left the history anyway).
 async fn run<S: Store>(api: &Api<S>, slug: &Slug, run_id: &str) -> Result<Reply, Reply> {
     let runs = api
         .engine
@@ -342,8 +346,15 @@ async fn run<S: Store>(api: &Api<S>, slug: &Slug, run_id: &str) -> Result<Reply,
         .await
         .map_err(|e| engine_error(e, slug.as_str()))?;
     // Run ids are UUIDs or `r<n>`: nothing in them is percent-encoded.
-    match runs.iter().find(|r| r.run_id == run_id) {
-        Some(run) => Ok(json(StatusCode::OK, &json!(run))),
+    match RunRecords::find(&runs, run_id) {
+        // The record that says how the run went, with every record of it (oldest first).
+        Some(found) => {
+            let mut view = json!(found.main);
+            if let Value::Object(fields) = &mut view {
+                fields.insert("records".into(), json!(found.records));
+            }
+            Ok(json(StatusCode::OK, &view))
+        }
         None => Err(text(
             StatusCode::NOT_FOUND,
             &format!(

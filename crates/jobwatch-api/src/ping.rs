@@ -73,13 +73,14 @@ fn parse_suffix(s: &str) -> Result<PingEvent, (StatusCode, String)> {
 
 struct Query {
     rid: Option<String>,
-    create: bool,
+    /// `?create=1` (a daily job, as Healthchecks does) or `?create=on-demand` (no schedule).
+    create: Option<fn(Slug) -> JobSpec>,
 }
 
 fn parse_query(query: Option<&str>) -> Result<Query, (StatusCode, String)> {
     let mut parsed = Query {
         rid: None,
-        create: false,
+        create: None,
     };
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match key.as_ref() {
@@ -92,7 +93,13 @@ fn parse_query(query: Option<&str>) -> Result<Query, (StatusCode, String)> {
                 })?;
                 parsed.rid = Some(rid.hyphenated().to_string());
             }
-            "create" => parsed.create = value == "1",
+            "create" => {
+                parsed.create = match value.as_ref() {
+                    "1" => Some(JobSpec::auto_created),
+                    "on-demand" => Some(JobSpec::auto_created_on_demand),
+                    _ => None,
+                }
+            }
             _ => {} // unknown parameters are ignored, as by Healthchecks
         }
     }
@@ -185,10 +192,10 @@ async fn answer<S: Store>(
                 return text(StatusCode::NOT_FOUND, NOT_FOUND);
             }
             let mut created = false;
-            if query.create {
-                let uuid_hash = sha256_hex(&uuid::Uuid::new_v4().hyphenated().to_string());
+            if let Some(definition) = query.create {
+                let uuid_hash = sha256_hex(&api.config.web.signer.ping_uuid(slug.as_str()));
                 match engine
-                    .ensure_job(JobSpec::auto_created(slug.clone()), &uuid_hash, now)
+                    .ensure_job(definition(slug.clone()), &uuid_hash, now)
                     .await
                 {
                     Ok((_, was_created)) => created = was_created,

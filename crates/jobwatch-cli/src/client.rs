@@ -252,6 +252,8 @@ pub struct JobView {
     #[serde(default)]
     pub every: Option<String>,
     #[serde(default)]
+    pub on_demand: bool,
+    #[serde(default)]
     pub paused_until: Option<jiff::Timestamp>,
     #[serde(default)]
     pub next_expected_at: Option<jiff::Timestamp>,
@@ -279,11 +281,12 @@ impl JobView {
         Ok(view)
     }
 
-    /// `0 3 * * * Europe/Berlin` or `every 15m`.
+    /// `0 3 * * * Europe/Berlin`, `every 15m` or `on demand`.
     pub fn schedule_text(&self) -> String {
         match (&self.schedule, &self.every) {
             (Some(expr), _) => format!("{expr} {}", self.tz.as_deref().unwrap_or("UTC")),
             (None, Some(every)) => format!("every {every}"),
+            (None, None) if self.on_demand => jobwatch_core::job::ON_DEMAND.to_string(),
             (None, None) => "-".to_string(),
         }
     }
@@ -384,6 +387,9 @@ impl AdminClient {
             (StatusCode::NOT_FOUND, Some(slug)) if reason.starts_with("job ") => anyhow!(
                 "job '{slug}' not found: `jobwatch jobs list` shows the jobs there are; declare it in your jobs file and run `jobwatch jobs apply`"
             ),
+            (StatusCode::NOT_FOUND, Some(slug)) if reason.starts_with("run ") => {
+                anyhow!("{reason}: `jobwatch runs {slug}` lists its latest runs")
+            }
             (StatusCode::NOT_FOUND, _) => anyhow!(
                 "{}{path} is not a jobwatch admin API (404 {reason}): is --url / JOBWATCH_URL the jobwatch base URL?",
                 self.base
@@ -456,6 +462,25 @@ impl AdminClient {
             )
             .await?;
         JobView::from_value(Self::json(&answer, "resume")?)
+    }
+
+    pub async fn get_job(&self, slug: &str) -> Result<JobView> {
+        let (_, body) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/jobs/{}", segment(slug)),
+                None,
+                Some(slug),
+            )
+            .await?;
+        JobView::from_value(Self::json(&body, "a job definition")?)
+    }
+
+    /// One run: the record that says how it went, with `records`, every record of the run.
+    pub async fn run(&self, slug: &str, run_id: &str) -> Result<Value> {
+        let path = format!("/api/v1/jobs/{}/runs/{}", segment(slug), segment(run_id));
+        let (_, body) = self.call(Method::GET, &path, None, Some(slug)).await?;
+        Self::json(&body, "a run")
     }
 
     /// The job's most recent runs, newest first.

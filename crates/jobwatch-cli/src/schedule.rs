@@ -71,7 +71,7 @@ pub fn run(args: ScheduleArgs) -> ExitCode {
     };
     let tz = match &schedule {
         Schedule::Cron { tz, .. } => tz.clone(),
-        Schedule::Every(_) => jiff::tz::TimeZone::UTC,
+        Schedule::Every(_) | Schedule::OnDemand => jiff::tz::TimeZone::UTC,
     };
     let times = schedule.fire_times(after, args.count as usize);
     if args.json {

@@ -317,6 +317,7 @@ fn cells(status: &JobStatus, now: Timestamp) -> Vec<String> {
             None => format!("due {}", local_time(next, &status.zone)),
         },
         (_, _, Some(next)) => local_time(next, &status.zone),
+        (_, _, None) if status.schedule == jobwatch_core::job::ON_DEMAND => status.schedule.clone(),
         (_, _, None) => "-".to_string(),
     };
     let state = match status.recovery {

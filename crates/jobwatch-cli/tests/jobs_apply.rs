@@ -109,7 +109,7 @@ fn apply_creates_then_has_nothing_to_change_then_exactly_the_edit_then_prunes() 
     );
     assert!(
         out.contains(&format!(
-            "created reports (its UUID ping URL, shown only now: {}/ping/",
+            "created reports (its UUID ping URL: {}/ping/",
             server.url()
         )),
         "{out}"
@@ -322,6 +322,7 @@ fn every_setting() -> JobDoc {
         schedule: Some("*/5 * * * *".into()),
         tz: Some("Asia/Seoul".into()),
         every: None,
+        on_demand: None,
         grace: Some(Duration::from_mins(2)),
         max_runtime: Some(Duration::from_hours(2)),
         min_runtime: Some(Duration::from_secs(10)),
@@ -353,7 +354,11 @@ fn every_setting_goes_from_the_file_through_the_plan_to_the_server() {
         every: Some(Duration::from_mins(15)),
         ..JobDoc::default()
     });
-    for doc in [cron, interval] {
+    let on_demand = cron.clone().overlay(JobDoc {
+        on_demand: Some(true),
+        ..JobDoc::default()
+    });
+    for doc in [cron, interval, on_demand] {
         // A JSON scalar or list of strings is also TOML.
         let table: String = doc
             .settings()

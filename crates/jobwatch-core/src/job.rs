@@ -94,6 +94,9 @@ pub enum Schedule {
     },
     /// A fixed interval between runs, measured from the previous ping.
     Every(Duration),
+    /// No schedule: the job runs when something starts it (a task queue, a deploy, a
+    /// person), so it is never missed; failures, timeouts and too-short runs still alert.
+    OnDemand,
 }
 
 impl Schedule {
@@ -130,23 +133,30 @@ impl Schedule {
         match self {
             Schedule::Cron { expr, tz, .. } => expr.next_after(after, tz),
             Schedule::Every(period) => after.checked_add(period.to_signed()).ok(),
+            Schedule::OnDemand => None,
         }
     }
 
-    /// The IANA zone of a cron schedule; `None` for intervals.
+    /// The IANA zone of a cron schedule; `None` for intervals and on-demand jobs.
     pub fn tz_name(&self) -> Option<&str> {
         match self {
             Schedule::Cron { tz_name, .. } => Some(tz_name),
-            Schedule::Every(_) => None,
+            Schedule::Every(_) | Schedule::OnDemand => None,
         }
     }
 
-    /// The zone times of this schedule are shown in; `None` (UTC) for intervals.
+    /// The zone times of this schedule are shown in; `None` (UTC) for intervals and
+    /// on-demand jobs.
     pub fn zone(&self) -> Option<&TimeZone> {
         match self {
             Schedule::Cron { tz, .. } => Some(tz),
-            Schedule::Every(_) => None,
+            Schedule::Every(_) | Schedule::OnDemand => None,
         }
+    }
+
+    /// Whether runs are expected at all (an on-demand job is never missed).
+    pub fn is_on_demand(&self) -> bool {
+        matches!(self, Schedule::OnDemand)
     }
 
     /// The next `count` fire times after `after`, each marked when a DST gap moved it off
@@ -163,7 +173,7 @@ impl Schedule {
                 Schedule::Cron { expr, tz, .. } => {
                     !expr.matches(at.to_zoned(tz.clone()).datetime())
                 }
-                Schedule::Every(_) => false,
+                Schedule::Every(_) | Schedule::OnDemand => false,
             };
             times.push(FireTime { at, moved_by_dst });
             cursor = at;
@@ -176,9 +186,13 @@ impl Schedule {
         match self {
             Schedule::Cron { expr, tz_name, .. } => format!("{expr} ({tz_name})"),
             Schedule::Every(period) => format!("every {period}"),
+            Schedule::OnDemand => ON_DEMAND.to_string(),
         }
     }
 }
+
+/// How an on-demand job's schedule is described everywhere (API, status, report, Slack).
+pub const ON_DEMAND: &str = "on demand";
 
 /// A validated job definition.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,6 +296,9 @@ pub struct JobDoc {
     pub tz: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every: Option<Duration>,
+    /// `true`: no schedule, never missed (see [`Schedule::OnDemand`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -323,10 +340,12 @@ pub enum JobError {
     BadCron(CronError),
     #[error("tz {0}")]
     BadTimeZone(ZoneError),
-    #[error("a job needs either `schedule` (cron) or `every` (interval)")]
+    #[error("a job needs `schedule` (cron), `every` (interval) or `on_demand = true`")]
     NoSchedule,
     #[error("give either `schedule` or `every`, not both")]
     BothSchedules,
+    #[error("an `on_demand` job has no `schedule` or `every`")]
+    OnDemandWithSchedule,
     #[error("`tz` only applies to a cron `schedule`")]
     TzWithoutCron,
     #[error("interval {0} is too short: the minimum is 1s")]
@@ -358,6 +377,7 @@ impl JobError {
             JobError::BadCron(_) => Some("schedule"),
             JobError::BadTimeZone(_) | JobError::TzWithoutCron => Some("tz"),
             JobError::BothSchedules | JobError::IntervalTooShort(_) => Some("every"),
+            JobError::OnDemandWithSchedule => Some("on_demand"),
             JobError::ZeroMaxRuntime => Some("max_runtime"),
             JobError::MinAboveMax { .. } => Some("min_runtime"),
             JobError::BadThreshold(name) => Some(name),
@@ -388,8 +408,18 @@ impl JobDoc {
         slug: Slug,
         zone: fn(&str) -> Result<TimeZone, ZoneError>,
     ) -> Result<JobSpec, JobError> {
+        let on_demand = self.on_demand.unwrap_or(false);
         let schedule = match (&self.schedule, self.every) {
             (Some(_), Some(_)) => return Err(JobError::BothSchedules),
+            (Some(_), None) | (None, Some(_)) if on_demand => {
+                return Err(JobError::OnDemandWithSchedule);
+            }
+            (None, None) if on_demand => {
+                if self.tz.is_some() {
+                    return Err(JobError::TzWithoutCron);
+                }
+                Schedule::OnDemand
+            }
             (None, None) => return Err(JobError::NoSchedule),
             (Some(expr), None) => {
                 Schedule::cron_in(expr, self.tz.as_deref().unwrap_or("UTC"), zone)?
@@ -479,11 +509,13 @@ impl JobSpec {
                 (Some(expr.to_string()), Some(tz_name.clone()), None)
             }
             Schedule::Every(period) => (None, None, Some(*period)),
+            Schedule::OnDemand => (None, None, None),
         };
         JobDoc {
             schedule,
             tz,
             every,
+            on_demand: self.schedule.is_on_demand().then_some(true),
             grace: Some(self.grace),
             max_runtime: Some(self.max_runtime),
             min_runtime: self.min_runtime,
@@ -519,6 +551,15 @@ impl JobSpec {
             repeat_interval: None,
             group: None,
             flapping: FlapSettings::default(),
+        }
+    }
+
+    /// The definition given to jobs created by a `?create=on-demand` ping (a task queue's
+    /// task, say): [`JobSpec::auto_created`] without a schedule.
+    pub fn auto_created_on_demand(slug: Slug) -> JobSpec {
+        JobSpec {
+            schedule: Schedule::OnDemand,
+            ..JobSpec::auto_created(slug)
         }
     }
 }
@@ -617,7 +658,7 @@ mod tests {
         for (json, message) in [
             (
                 r#"{}"#,
-                "a job needs either `schedule` (cron) or `every` (interval)",
+                "a job needs `schedule` (cron), `every` (interval) or `on_demand = true`",
             ),
             (
                 r#"{"schedule":"* * * * *","every":"1m"}"#,

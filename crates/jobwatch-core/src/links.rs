@@ -65,6 +65,26 @@ impl Signer {
             )
     }
 
+    /// The UUID of `slug`'s ping URL (`/ping/<uuid>`): derived rather than random, so the
+    /// admin API can show it again (`jobwatch jobs show`) while stores keep only its hash.
+    /// Formatted as a version 4 UUID, which is what Healthchecks clients expect.
+    pub fn ping_uuid(&self, slug: &str) -> String {
+        let mac = self.mac_hex("ping-uuid", slug);
+        let mut hex: Vec<u8> = mac.as_bytes()[..32].to_vec();
+        // The version nibble is 4; the variant's two high bits are 10.
+        hex[12] = b'4';
+        hex[16] = b"89ab"[usize::from(hex[16]) % 4];
+        let hex = String::from_utf8_lossy(&hex).into_owned();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
+    }
+
     /// `path` (absolute, e.g. `/jobs/backup/runs/r12`) with the query that opens it until
     /// `expires`: `?exp=<unix seconds>&sig=<hex>`.
     pub fn sign_path(&self, path: &str, expires: Timestamp) -> String {
@@ -111,6 +131,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ping_uuid_is_a_stable_version_4_uuid_per_slug_and_secret() {
+        let signer = Signer::new(b"secret");
+        let uuid = signer.ping_uuid("backup");
+        assert_eq!(uuid, signer.ping_uuid("backup"), "stable");
+        assert_ne!(uuid, signer.ping_uuid("backup2"));
+        assert_ne!(uuid, Signer::new(b"other").ping_uuid("backup"));
+        let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{uuid}");
+        assert!(uuid.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
+        assert_eq!(&uuid[14..15], "4", "version 4: {uuid}");
+        assert!("89ab".contains(&uuid[19..20]), "RFC 4122 variant: {uuid}");
+    }
 
     fn at(s: &str) -> Timestamp {
         s.parse().expect("timestamp")

@@ -62,6 +62,7 @@ pub fn daily_report(
             runs,
             failures,
             misses,
+            on_demand: spec.schedule.is_on_demand(),
             last_success_at: state.last_success_at,
             avg_duration_ms: tally.and_then(|t| t.average_ms()),
             max_duration_ms: tally.filter(|t| t.timed > 0).map(|t| t.max_ms),

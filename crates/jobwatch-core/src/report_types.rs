@@ -33,6 +33,10 @@ pub struct JobLine {
     pub runs: u32,
     pub failures: u32,
     pub misses: u32,
+    /// The job has no schedule: it cannot miss a run, so the report says "on demand"
+    /// instead of a missed count.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_demand: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_success_at: Option<Timestamp>,
     /// Durations of the period's finished runs.

@@ -79,6 +79,18 @@ fn is_one(n: &u32) -> bool {
 }
 
 impl Run {
+    /// The ping a record stands for, as the run page and `jobwatch runs` name it.
+    pub fn ping_name(&self) -> &'static str {
+        match self.outcome {
+            RunOutcome::Log => "log",
+            RunOutcome::Running => "start",
+            RunOutcome::Missed => "none (missed)",
+            RunOutcome::Failed if self.exit_code.is_some() => "exit status",
+            RunOutcome::Failed => "fail",
+            _ => "success",
+        }
+    }
+
     /// A record with only its identity and outcome; callers fill in what they know.
     pub fn new(seq: u64, run_id: String, outcome: RunOutcome) -> Run {
         Run {
@@ -168,5 +180,60 @@ impl BadRuns {
 
     pub fn total(&self) -> u32 {
         self.missed.saturating_add(self.failed)
+    }
+}
+
+/// Everything recorded of one run: a run id may have several records (its start or end, the
+/// `/log` lines it sent), and the one that says how it went. What the run page, the admin
+/// API's run endpoint and `jobwatch runs <job> <run-id>` show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecords<'a> {
+    /// The newest record that is not a `/log` line (a run that only logged: its last line).
+    pub main: &'a Run,
+    /// Every record with the run id, oldest first.
+    pub records: Vec<&'a Run>,
+}
+
+impl<'a> RunRecords<'a> {
+    /// The records of `run_id` among `runs` (in any order); `None` when there are none.
+    pub fn find(runs: &'a [Run], run_id: &str) -> Option<RunRecords<'a>> {
+        let mut records: Vec<&Run> = runs.iter().filter(|r| r.run_id == run_id).collect();
+        records.sort_by_key(|r| r.seq);
+        let main = records
+            .iter()
+            .rev()
+            .find(|r| r.outcome != RunOutcome::Log)
+            .or(records.last())
+            .copied()?;
+        Some(RunRecords { main, records })
+    }
+}
+
+#[cfg(test)]
+mod records_tests {
+    use super::*;
+
+    #[test]
+    fn a_runs_records_are_found_oldest_first_with_the_outcome_as_main() {
+        let record = |seq, id: &str, outcome| Run::new(seq, id.to_string(), outcome);
+        let runs = [
+            record(5, "a", RunOutcome::Log),
+            record(4, "a", RunOutcome::Success),
+            record(3, "b", RunOutcome::Failed),
+            record(2, "a", RunOutcome::Log),
+        ];
+        let found = RunRecords::find(&runs, "a").expect("found");
+        let seqs: Vec<u64> = found.records.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [2, 4, 5]);
+        assert_eq!(found.main.seq, 4, "the success, not the later log line");
+        let only_logs = [
+            record(7, "c", RunOutcome::Log),
+            record(6, "c", RunOutcome::Log),
+        ];
+        assert_eq!(
+            RunRecords::find(&only_logs, "c").map(|f| f.main.seq),
+            Some(7)
+        );
+        assert_eq!(RunRecords::find(&runs, "z"), None);
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::job::{JobDoc, JobError, JobSpec, Slug};
 
 /// How many settings a job has (every [`JobDoc`] field but `paused`).
-pub const SETTING_COUNT: usize = 17;
+pub const SETTING_COUNT: usize = 18;
 
 /// One setting's value as JSON, `null` when unset.
 fn value<T: Serialize>(setting: &Option<T>) -> Value {
@@ -27,6 +27,7 @@ impl JobDoc {
             schedule,
             tz,
             every,
+            on_demand,
             grace,
             max_runtime,
             min_runtime,
@@ -47,6 +48,7 @@ impl JobDoc {
             ("schedule", value(schedule)),
             ("tz", value(tz)),
             ("every", value(every)),
+            ("on_demand", value(on_demand)),
             ("grace", value(grace)),
             ("max_runtime", value(max_runtime)),
             ("min_runtime", value(min_runtime)),
@@ -85,13 +87,15 @@ impl JobDoc {
     }
 
     /// `over` laid over `self`: each setting `over` gives replaces this one, the others stay.
-    /// A schedule of one kind replaces the other kind: an `every` drops `schedule` and `tz`, a
-    /// `schedule` drops `every`.
+    /// A schedule of one kind replaces the other kinds: an `every` drops `schedule` and `tz`, a
+    /// `schedule` drops `every`, and `on_demand = true` drops all three (either of them drops
+    /// `on_demand`).
     pub fn overlay(self, over: JobDoc) -> JobDoc {
         let JobDoc {
             schedule,
             tz,
             every,
+            on_demand,
             grace,
             max_runtime,
             min_runtime,
@@ -109,17 +113,21 @@ impl JobDoc {
             paused,
         } = over;
         let mut base = self;
-        if every.is_some() {
+        if every.is_some() || on_demand == Some(true) {
             base.schedule = None;
             base.tz = None;
         }
-        if schedule.is_some() {
+        if schedule.is_some() || on_demand == Some(true) {
             base.every = None;
+        }
+        if schedule.is_some() || every.is_some() {
+            base.on_demand = None;
         }
         JobDoc {
             schedule: schedule.or(base.schedule),
             tz: tz.or(base.tz),
             every: every.or(base.every),
+            on_demand: on_demand.or(base.on_demand),
             grace: grace.or(base.grace),
             max_runtime: max_runtime.or(base.max_runtime),
             min_runtime: min_runtime.or(base.min_runtime),
@@ -171,6 +179,7 @@ mod tests {
             schedule: Some("*/5 * * * *".into()),
             tz: Some("Asia/Seoul".into()),
             every: Some(Duration::from_mins(15)),
+            on_demand: Some(true),
             grace: Some(Duration::from_mins(2)),
             max_runtime: Some(Duration::from_hours(2)),
             min_runtime: Some(Duration::from_secs(10)),
@@ -224,12 +233,14 @@ mod tests {
         // they also drop the other kind of schedule).
         let base = JobDoc {
             every: None,
+            on_demand: None,
             paused: None,
             ..every_field()
         };
         let other = JobDoc {
             schedule: None,
             every: None,
+            on_demand: None,
             tz: Some("UTC".into()),
             grace: Some(Duration::from_mins(9)),
             max_runtime: Some(Duration::from_hours(9)),
@@ -276,8 +287,16 @@ mod tests {
             every: Some(Duration::from_mins(10)),
             ..JobDoc::default()
         };
+        let on_demand = JobDoc {
+            on_demand: Some(true),
+            ..JobDoc::default()
+        };
         assert_eq!(cron.clone().overlay(every.clone()), every);
-        assert_eq!(every.overlay(cron.clone()), cron);
+        assert_eq!(every.clone().overlay(cron.clone()), cron);
+        assert_eq!(cron.clone().overlay(on_demand.clone()), on_demand);
+        assert_eq!(every.clone().overlay(on_demand.clone()), on_demand);
+        assert_eq!(on_demand.clone().overlay(cron.clone()), cron);
+        assert_eq!(on_demand.overlay(every.clone()), every);
     }
 
     #[test]

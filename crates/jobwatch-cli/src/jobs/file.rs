@@ -317,7 +317,7 @@ every = "10m"
     fn an_error_no_single_setting_causes_is_reported_at_the_table() {
         assert_eq!(
             error_of(&backup_with("grace = \"5m\"\n"), None),
-            "jobs.toml:5: job 'backup': a job needs either `schedule` (cron) or `every` (interval)"
+            "jobs.toml:5: job 'backup': a job needs `schedule` (cron), `every` (interval) or `on_demand = true`"
         );
         let err = error_of("[jobs.Bad]\nevery = \"1m\"\n", None);
         assert!(

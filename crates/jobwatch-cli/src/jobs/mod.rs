@@ -1,9 +1,11 @@
 //! `jobwatch jobs`: jobs as code. `apply` syncs a TOML jobs file with the admin API, showing a
-//! plan first (create / update / unchanged / delete) the way infrastructure tools do; `list`,
-//! `pause` and `resume` act on single jobs.
+//! plan first (create / update / unchanged / delete) the way infrastructure tools do; `list`
+//! and `show` print them; `pause` and `resume` act on single jobs.
 
 mod file;
 mod plan;
+
+pub(crate) use self::file::parse_jobs_file;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use jobwatch_core::{Duration, Slug};
+use jobwatch_core::{Duration, JobDoc, Slug};
 use serde_json::{Value, json};
 
 use self::file::load;
@@ -26,6 +28,7 @@ use crate::client::{AdminClient, AdminOpts, block_on};
   jobwatch jobs apply -f jobs.toml --env prod     # apply, with the [env.prod] overrides
   jobwatch jobs apply -f jobs.toml --prune        # also delete jobs the file no longer names
   jobwatch jobs list
+  jobwatch jobs show nightly-backup               # every setting, and its ping URLs
   jobwatch jobs pause nightly-backup --for 2h
   jobwatch jobs resume nightly-backup
 
@@ -42,6 +45,7 @@ pub struct JobsArgs {
 enum JobsCommand {
     Apply(ApplyArgs),
     List(ListArgs),
+    Show(ShowArgs),
     Pause(PauseArgs),
     Resume(ResumeArgs),
 }
@@ -61,6 +65,10 @@ top-level job there (selected with --env <name>):
   [jobs.heartbeat]
   every = \"1m\"
   grace = \"30s\"
+
+  [jobs.resize-images]        # run by a task queue: never missed
+  on_demand = true
+  max_runtime = \"10m\"
 
   [env.prod.jobs.nightly-backup]
   severity = \"critical\"
@@ -97,6 +105,21 @@ struct ApplyArgs {
 )]
 struct ListArgs {
     /// Print the jobs as a JSON array, every setting explicit.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+#[command(
+    about = "Show one job: every setting, its state and its ping URLs (the UUID one included)",
+    after_help = "Examples:
+  jobwatch jobs show nightly-backup
+  jobwatch jobs show nightly-backup --json"
+)]
+struct ShowArgs {
+    /// The job's slug.
+    job: String,
+    /// Print the job as the admin API gives it.
     #[arg(long)]
     json: bool,
 }
@@ -163,6 +186,7 @@ pub fn run(args: JobsArgs) -> ExitCode {
     let (name, result) = match args.command {
         JobsCommand::Apply(apply_args) => ("apply", run_async(apply(&args.admin, apply_args))),
         JobsCommand::List(list_args) => ("list", run_async(list(&args.admin, list_args))),
+        JobsCommand::Show(show_args) => ("show", run_async(show_job(&args.admin, show_args))),
         JobsCommand::Pause(pause_args) => ("pause", run_async(pause(&args.admin, pause_args))),
         JobsCommand::Resume(resume_args) => ("resume", run_async(resume(&args.admin, resume_args))),
     };
@@ -177,6 +201,17 @@ pub fn run(args: JobsArgs) -> ExitCode {
 
 fn run_async<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
     block_on(future)?
+}
+
+/// `jobwatch jobs apply -f <file>`, for `jobwatch discover --apply`.
+pub(crate) async fn apply_file(admin: &AdminOpts, file: PathBuf) -> Result<()> {
+    let args = ApplyArgs {
+        file,
+        env: None,
+        prune: false,
+        dry_run: false,
+    };
+    apply(admin, args).await
 }
 
 async fn apply(admin: &AdminOpts, args: ApplyArgs) -> Result<()> {
@@ -227,7 +262,7 @@ async fn apply(admin: &AdminOpts, args: ApplyArgs) -> Result<()> {
                 created += 1;
                 match view.raw.get("ping_url_uuid").and_then(Value::as_str) {
                     Some(url) => println!(
-                        "created {} (its UUID ping URL, shown only now: {url})",
+                        "created {} (its UUID ping URL: {url}; `jobwatch jobs show` shows it again)",
                         item.slug
                     ),
                     None => println!("created {}", item.slug),
@@ -308,6 +343,71 @@ async fn list(admin: &AdminOpts, args: ListArgs) -> Result<()> {
         )
     );
     Ok(())
+}
+
+async fn show_job(admin: &AdminOpts, args: ShowArgs) -> Result<()> {
+    let slug = parse_slug(&args.job)?;
+    let client = AdminClient::new(admin)?;
+    let job = client.get_job(&slug).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&job.raw)?);
+        return Ok(());
+    }
+    print!("{}", render_job(&job));
+    Ok(())
+}
+
+/// `jobwatch jobs show`: the job's state, every setting (defaults included) and its URLs.
+fn render_job(job: &crate::client::JobView) -> String {
+    let raw = |key: &str| job.raw.get(key).filter(|v| !v.is_null());
+    let zone = crate::runs::zone_of(job);
+    let when = |key: &str| {
+        raw(key)
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .map_or("-".to_string(), |t| crate::runs::local(t, &zone))
+    };
+    let mut out = format!(
+        "{}
+",
+        job.slug
+    );
+    let mut line = |name: &str, value: String| out.push_str(&format!("  {name:<19} {value}\n"));
+    line("state", job.status.clone());
+    line("schedule", job.schedule_text());
+    line("next expected", when("next_expected_at"));
+    for key in [
+        "last_ping_at",
+        "last_success_at",
+        "last_failure_at",
+        "down_since",
+        "paused_until",
+    ] {
+        if raw(key).is_some() {
+            line(&key.replace('_', " ").replace(" at", ""), when(key));
+        }
+    }
+    let settings = server_settings(job);
+    for name in JobDoc::setting_names() {
+        if matches!(name, "schedule" | "tz" | "every" | "on_demand") {
+            continue; // in `schedule` above
+        }
+        line(name, show(settings.get(name)));
+    }
+    line(
+        "ping URL",
+        raw("ping_url")
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .to_string(),
+    );
+    let uuid = raw("ping_url_uuid").and_then(Value::as_str).map_or(
+        "- (created by an earlier jobwatch or before the signing secret changed: only shown then)"
+            .to_string(),
+        str::to_string,
+    );
+    line("UUID ping URL", uuid);
+    out
 }
 
 /// An instant to the second: sub-second digits are noise on a terminal.

@@ -69,6 +69,9 @@ fn describe_schedule(settings: &Map<String, Value>) -> String {
             settings.get("tz").and_then(Value::as_str).unwrap_or("UTC")
         ),
         (_, Some(Value::String(every))) => format!("every {every}"),
+        _ if settings.get("on_demand") == Some(&Value::Bool(true)) => {
+            jobwatch_core::job::ON_DEMAND.to_string()
+        }
         _ => String::new(),
     }
 }
@@ -248,6 +251,7 @@ grace = "30s"
             schedule: Some("*/5 * * * *".into()),
             tz: Some("Asia/Seoul".into()),
             every: None,
+            on_demand: None,
             grace: Some(Duration::from_mins(2)),
             max_runtime: Some(Duration::from_hours(2)),
             min_runtime: Some(Duration::from_secs(10)),
@@ -283,7 +287,11 @@ grace = "30s"
             every: Some(Duration::from_mins(15)),
             ..JobDoc::default()
         });
-        for doc in [cron, interval] {
+        let on_demand = cron.clone().overlay(JobDoc {
+            on_demand: Some(true),
+            ..JobDoc::default()
+        });
+        for doc in [cron, interval, on_demand] {
             let table = toml_table(&doc);
             let top_level = format!("[jobs.a]\n{table}");
             let per_env = format!("[jobs.a]\nevery = \"1h\"\n\n[env.prod.jobs.a]\n{table}");

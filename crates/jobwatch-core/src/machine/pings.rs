@@ -271,6 +271,7 @@ fn answer_slot(spec: &JobSpec, state: &mut JobState, now: Timestamp) -> Option<T
             state.expected = following;
             Some(expected)
         }
+        Schedule::OnDemand => None, // never expected, so nothing to answer
     }
 }
 

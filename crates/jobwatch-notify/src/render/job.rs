@@ -301,13 +301,17 @@ fn report_blocks(message: &mut Message, report: &DailyReport) {
             let status = job.status.as_str();
             let runs = if job.runs == 1 { "run" } else { "runs" };
             let mut line = format!(
-                "{} {} {status} · {} {runs}, {} failed, {} missed",
+                "{} {} {status} · {} {runs}, {} failed",
                 status_icon(status),
                 inline_code(&job.slug),
                 job.runs,
                 job.failures,
-                job.misses
             );
+            if job.on_demand {
+                line.push_str(", on demand");
+            } else {
+                line.push_str(&format!(", {} missed", job.misses));
+            }
             if let Some(avg) = job.avg_duration_ms {
                 line.push_str(&format!(" · avg {}", duration(avg)));
                 if let Some(usual) = job.usual_duration_ms {

@@ -184,16 +184,20 @@ fn render<S: Store>(
             div.card #schedule {
                 h2 { "Schedule" }
                 p { code { (spec.schedule.describe()) } }
-                table {
-                    thead { tr { th { "Next runs (" (spec.schedule.tz_name().unwrap_or("UTC")) ")" } th { "UTC" } } }
-                    tbody {
-                        @for fire in spec.schedule.fire_times(now, 5) {
-                            tr {
-                                td {
-                                    (fire.at.to_zoned(spec.schedule.zone().cloned().unwrap_or(jiff::tz::TimeZone::UTC)).strftime("%a %Y-%m-%d %H:%M %Z"))
-                                    @if fire.moved_by_dst { div.desc.late { (DST_GAP_NOTE) } }
+                @if spec.schedule.is_on_demand() {
+                    p.muted { "Runs when something starts it: never missed; failures, timeouts and too-short runs alert." }
+                } @else {
+                    table {
+                        thead { tr { th { "Next runs (" (spec.schedule.tz_name().unwrap_or("UTC")) ")" } th { "UTC" } } }
+                        tbody {
+                            @for fire in spec.schedule.fire_times(now, 5) {
+                                tr {
+                                    td {
+                                        (fire.at.to_zoned(spec.schedule.zone().cloned().unwrap_or(jiff::tz::TimeZone::UTC)).strftime("%a %Y-%m-%d %H:%M %Z"))
+                                        @if fire.moved_by_dst { div.desc.late { (DST_GAP_NOTE) } }
+                                    }
+                                    td { (fire.at.strftime("%Y-%m-%d %H:%M")) }
                                 }
-                                td { (fire.at.strftime("%Y-%m-%d %H:%M")) }
                             }
                         }
                     }

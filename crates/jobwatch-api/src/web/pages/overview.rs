@@ -185,6 +185,7 @@ fn row(job: &JobRecord, status: Status, fails: usize, now: Timestamp) -> maud::M
             None => "paused".into(),
         },
         (None, Some(expected)) => super::at(expected, spec),
+        (None, None) if spec.schedule.is_on_demand() => jobwatch_core::job::ON_DEMAND.into(),
         (None, None) => String::new(),
     };
     let durations: Vec<u64> = state.recent_durations.iter().copied().collect();

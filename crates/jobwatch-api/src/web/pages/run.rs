@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use jiff::Timestamp;
-use jobwatch_core::{JobSpec, PingSource, Run, RunOutcome};
+use jobwatch_core::{JobSpec, PingSource, Run, RunOutcome, RunRecords};
 use jobwatch_store::Store;
 use maud::{Markup, html};
 
@@ -28,16 +28,7 @@ pub async fn page<S: Store>(
         Err(page) => return page,
     };
     let run_id = percent_decode(run_id);
-    // The run's records, oldest first: its start or end, and the `/log` lines it sent.
-    let mut records: Vec<&Run> = runs.iter().filter(|r| r.run_id == run_id).collect();
-    records.sort_by_key(|r| r.seq);
-    let Some(main) = records
-        .iter()
-        .rev()
-        .find(|r| r.outcome != RunOutcome::Log)
-        .or(records.last())
-        .copied()
-    else {
+    let Some(RunRecords { main, records }) = RunRecords::find(&runs, &run_id) else {
         return reply::status_page(
             StatusCode::NOT_FOUND,
             "No such run",
@@ -119,23 +110,12 @@ fn render(
             }
         }
         @for record in &outputs {
-            @if outputs.len() > 1 { p.muted { (ping_name(record)) } }
+            @if outputs.len() > 1 { p.muted { (record.ping_name()) } }
             pre #output { (record.output.as_deref().unwrap_or_default()) }
         }
         @if let Some(link) = log_link {
             p { a href=(link) rel="noreferrer" { "This run in CloudWatch Logs" } }
         }
-    }
-}
-
-fn ping_name(run: &Run) -> &'static str {
-    match run.outcome {
-        RunOutcome::Log => "log",
-        RunOutcome::Running => "start",
-        RunOutcome::Missed => "none (missed)",
-        RunOutcome::Failed if run.exit_code.is_some() => "exit status",
-        RunOutcome::Failed => "fail",
-        _ => "success",
     }
 }
 
@@ -162,7 +142,7 @@ fn ping_rows(spec: &JobSpec, run: &Run) -> Markup {
                 tr { td { "start" } td { @if let Some(t) = run.started_at { (time(t, spec)) } } td.muted colspan="3" { "(the source of a run's last ping is kept)" } }
             }
             tr {
-                td { (ping_name(run)) }
+                td { (run.ping_name()) }
                 td { @if let Some(t) = run.finished_at.or(run.started_at) { (time(t, spec)) } }
                 td { (ip) } td.desc { (ua) } td { (host) }
             }
