@@ -211,7 +211,10 @@ fn every_command_s_help_has_examples() {
         vec!["jobs", "list", "--help"],
         vec!["jobs", "pause", "--help"],
         vec!["jobs", "resume", "--help"],
+        vec!["jobs", "show", "--help"],
         vec!["status", "--help"],
+        vec!["runs", "--help"],
+        vec!["discover", "--help"],
         vec!["schedule", "--help"],
     ] {
         let output = Command::new(BIN).args(&command).output().expect("help");
