@@ -39,6 +39,7 @@ TZ=Europe/Berlin
 # jobwatch: mail-digest
 0 7 * * 1-5     www-data /usr/bin/mail -s \"Digest\" team@example.com%Good morning,%the digest follows.%
 0 25 * * *      root    /usr/local/bin/impossible
+@often          root    /usr/local/bin/sometimes
 30 2 * * 0      root    timeout 2h /usr/local/bin/weekly-etl
 ";
 
@@ -196,7 +197,8 @@ fn a_system_crontab_keeps_users_settings_and_input_and_says_what_it_left() {
     for note in [
         "system:7: @reboot runs once at boot, not on a schedule: skipped",
         "system:9: ignored (# jobwatch: ignore)",
-        "system:12: invalid cron schedule: ",
+        "system:12: invalid cron schedule: hour field: value 25 is out of range 0-23; left as it is",
+        "system:13: invalid cron schedule: unknown nickname '@often' (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly); left as it is",
     ] {
         assert!(out.contains(&format!("  {note}")), "{note}\n{out}");
     }
@@ -213,6 +215,45 @@ fn a_system_crontab_keeps_users_settings_and_input_and_says_what_it_left() {
         "{out}"
     );
     assert!(out.ends_with("Dry run: nothing was written.\n"), "{out}");
+
+    // Written: each job fires when cron ran its line (Berlin time, DST included), and the
+    // rewritten crontab reads back as the same jobs with nothing left to change.
+    let args = [
+        "--crontab",
+        "system",
+        "--user-field",
+        "--crontab-out",
+        "system.new",
+    ];
+    ok(&discover(dir.path(), &args));
+    let jobs = jobs_in(&dir.path().join("jobs.toml"));
+    for (slug, line) in [
+        ("run-parts", "17 * * * *"),
+        ("pg_dump", "0 0 * * *"),
+        ("mail-digest", "0 7 * * 1-5"),
+        ("weekly-etl", "30 2 * * 0"),
+    ] {
+        let job = jobs.iter().find(|j| j.0 == slug).expect("proposed");
+        assert_eq!(job.2, "Europe/Berlin", "{slug}: the zone from TZ");
+        assert_eq!(
+            year_of(&job.1, &job.2),
+            year_of(line, "Europe/Berlin"),
+            "{slug}"
+        );
+    }
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
+    let again = [
+        "--crontab",
+        "system.new",
+        "--user-field",
+        "--crontab-out",
+        "system.again",
+    ];
+    let out = ok(&discover(dir.path(), &again));
+    assert!(
+        out.contains("system.new: unchanged") && out.contains("jobs.toml: unchanged"),
+        "{out}"
+    );
 }
 
 /// Runs a crontab command the way cron does: `\%` is `%`, the first other `%` ends the

@@ -3,26 +3,15 @@
 //! the order they came and the whole kept output), and `jobwatch jobs show <job>` (every
 //! setting and both ping URLs, the UUID one included, which works).
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use jobwatch_testkit::serve_process::{ServeProcess, clean_env};
+use jobwatch_testkit::serve_process::ServeProcess;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jobwatch");
 const API_KEY: &str = "history-api-key";
 const PING_KEY: &str = "history-ping-key";
 const FAILED_RUN: &str = "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
-
-fn jobwatch(url: &str, args: &[&str]) -> Output {
-    let mut command = Command::new(BIN);
-    clean_env(&mut command)
-        .args(args)
-        .env("JOBWATCH_URL", url)
-        .env("JOBWATCH_API_KEY", API_KEY)
-        .env("JOBWATCH_PING_KEY", PING_KEY)
-        .output()
-        .expect("run jobwatch")
-}
 
 fn stdout(output: &Output) -> String {
     assert!(
@@ -54,8 +43,8 @@ fn server_with_history() -> ServeProcess {
         );
         assert_eq!(reply.status, 200, "{path}: {}", reply.body);
     }
-    let output = jobwatch(
-        &server.url(),
+    let output = server.cli(
+        BIN,
         &["run", "backup", "--", "sh", "-c", "echo all tables copied"],
     );
     assert!(output.status.success(), "{output:?}");
@@ -65,7 +54,7 @@ fn server_with_history() -> ServeProcess {
 #[test]
 fn runs_lists_the_latest_runs_newest_first_in_the_job_s_zone() {
     let server = server_with_history();
-    let out = stdout(&jobwatch(&server.url(), &["runs", "backup"]));
+    let out = stdout(&server.cli(BIN, &["runs", "backup"]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines.len(),
@@ -88,7 +77,7 @@ fn runs_lists_the_latest_runs_newest_first_in_the_job_s_zone() {
     let cells: Vec<&str> = lines[2].split("  ").filter(|c| !c.is_empty()).collect();
     assert_eq!(cells[4].trim(), "3", "the exit status: {out}");
 
-    let output = jobwatch(&server.url(), &["runs", "backup", "--json", "--limit", "1"]);
+    let output = server.cli(BIN, &["runs", "backup", "--json", "--limit", "1"]);
     let runs: Value = serde_json::from_str(&stdout(&output)).expect("JSON only");
     assert_eq!(runs.as_array().map(Vec::len), Some(1), "--limit 1: {runs}");
     assert_eq!(runs[0]["outcome"], "success");
@@ -103,7 +92,7 @@ fn runs_lists_the_latest_runs_newest_first_in_the_job_s_zone() {
 #[test]
 fn runs_with_a_run_id_shows_its_pings_in_order_and_its_whole_output() {
     let server = server_with_history();
-    let out = stdout(&jobwatch(&server.url(), &["runs", "backup", FAILED_RUN]));
+    let out = stdout(&server.cli(BIN, &["runs", "backup", FAILED_RUN]));
     assert!(
         out.starts_with(&format!("run {FAILED_RUN} of backup: failed\n")),
         "{out}"
@@ -134,7 +123,7 @@ fn runs_with_a_run_id_shows_its_pings_in_order_and_its_whole_output() {
         "{out}"
     );
 
-    let output = jobwatch(&server.url(), &["runs", "backup", FAILED_RUN, "--json"]);
+    let output = server.cli(BIN, &["runs", "backup", FAILED_RUN, "--json"]);
     let run: Value = serde_json::from_str(&stdout(&output)).expect("JSON only");
     assert_eq!(run["outcome"], "failed");
     assert_eq!(run["records"].as_array().map(Vec::len), Some(2), "{run}");
@@ -156,7 +145,7 @@ fn runs_says_what_is_missing() {
             "0 is not in 1..=1000",
         ),
     ] {
-        let output = jobwatch(&server.url(), &args);
+        let output = server.cli(BIN, &args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
@@ -166,7 +155,7 @@ fn runs_says_what_is_missing() {
 #[test]
 fn jobs_show_prints_every_setting_and_a_uuid_ping_url_that_works() {
     let server = server_with_history();
-    let out = stdout(&jobwatch(&server.url(), &["jobs", "show", "backup"]));
+    let out = stdout(&server.cli(BIN, &["jobs", "show", "backup"]));
     assert!(
         out.starts_with("backup\n  state               up\n"),
         "{out}"
@@ -197,10 +186,10 @@ fn jobs_show_prints_every_setting_and_a_uuid_ping_url_that_works() {
     );
     let failed = server.ping(&format!("{path}/fail"), "");
     assert_eq!(failed.status, 200, "the UUID URL pings the job");
-    let again = stdout(&jobwatch(&server.url(), &["jobs", "show", "backup"]));
+    let again = stdout(&server.cli(BIN, &["jobs", "show", "backup"]));
     assert!(again.contains("  state               down\n"), "{again}");
 
-    let output = jobwatch(&server.url(), &["jobs", "show", "backup", "--json"]);
+    let output = server.cli(BIN, &["jobs", "show", "backup", "--json"]);
     let job: Value = serde_json::from_str(&stdout(&output)).expect("JSON only");
     assert_eq!(job["ping_url_uuid"].as_str(), Some(uuid_url));
 }
@@ -213,16 +202,16 @@ fn an_on_demand_job_is_shown_as_such_everywhere() {
         "",
     );
     assert_eq!(reply.status, 201, "{}", reply.body);
-    let out = stdout(&jobwatch(&server.url(), &["jobs", "show", "resize-images"]));
+    let out = stdout(&server.cli(BIN, &["jobs", "show", "resize-images"]));
     assert!(out.contains("  schedule            on demand\n"), "{out}");
     assert!(out.contains("  next expected       -\n"), "{out}");
-    let out = stdout(&jobwatch(&server.url(), &["jobs", "list"]));
+    let out = stdout(&server.cli(BIN, &["jobs", "list"]));
     let row = out
         .lines()
         .find(|l| l.starts_with("resize-images"))
         .expect("listed");
     assert!(row.contains("  on demand  "), "{out}");
-    let out = stdout(&jobwatch(&server.url(), &["status", "resize-images"]));
+    let out = stdout(&server.cli(BIN, &["status", "resize-images"]));
     assert!(
         out.lines()
             .nth(1)

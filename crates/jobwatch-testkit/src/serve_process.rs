@@ -35,6 +35,19 @@ pub fn clean_env(command: &mut Command) -> &mut Command {
 }
 
 impl ServeProcess {
+    /// Runs a `jobwatch` command (`binary`, with `args`) against this server: its URL and
+    /// both keys in the environment, nothing else of the caller's `JOBWATCH_*`.
+    pub fn cli(&self, binary: &str, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(binary);
+        clean_env(&mut command)
+            .args(args)
+            .env("JOBWATCH_URL", self.url())
+            .env("JOBWATCH_API_KEY", &self.api_key)
+            .env("JOBWATCH_PING_KEY", &self.ping_key)
+            .output()
+            .expect("run jobwatch")
+    }
+
     /// Starts `binary serve` on a fresh database with the given keys, extra arguments and
     /// environment.
     pub fn start(

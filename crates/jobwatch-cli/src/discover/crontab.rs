@@ -33,7 +33,8 @@ pub enum Directive {
     Slug(String),
 }
 
-/// A schedule line.
+/// A schedule line. Its schedule is checked by the cron parser of `jobwatch schedule`, so
+/// discover accepts exactly what jobwatch can watch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The five fields joined by single spaces, or the nickname (`@daily`).
@@ -71,17 +72,6 @@ fn first_unescaped_percent(command: &str) -> usize {
     }
     command.len()
 }
-
-const NICKNAMES: [&str; 8] = [
-    "@reboot",
-    "@yearly",
-    "@annually",
-    "@monthly",
-    "@weekly",
-    "@daily",
-    "@midnight",
-    "@hourly",
-];
 
 /// Parses a crontab; `with_user` for system crontabs (`/etc/crontab`, `/etc/cron.d/*`),
 /// whose schedule lines name the user to run as.
@@ -173,13 +163,6 @@ fn entry(text: &str, with_user: bool) -> Result<Entry, String> {
         fields.push(&text[start..end]);
         at = end;
     }
-    if count == 1 && !NICKNAMES.contains(&fields[0]) {
-        return Err(format!(
-            "unknown nickname '{}': use one of {}",
-            fields[0],
-            NICKNAMES.join(", ")
-        ));
-    }
     let user = if with_user {
         let Some((start, end)) = word(text, at) else {
             return Err("a system crontab line needs a user after the schedule".to_string());
@@ -214,8 +197,7 @@ mod tests {
                     0 9 * * 1-5  cd /srv && ./run.sh > /dev/null %input%more\n\
                     @daily   /bin/backup\n\
                     oops this is not cron\n\
-                    61 * *\n\
-                    @often /bin/x\n";
+                    61 * *\n";
         let all = kinds(text, false);
         assert_eq!(
             all[0],
@@ -242,7 +224,6 @@ mod tests {
         );
         assert!(matches!(&all[6], Kind::Invalid(r) if r.starts_with("neither a schedule line")));
         assert!(matches!(&all[7], Kind::Invalid(r) if r.contains("needs 5 time field(s)")));
-        assert!(matches!(&all[8], Kind::Invalid(r) if r.starts_with("unknown nickname '@often'")));
     }
 
     #[test]
