@@ -281,6 +281,14 @@ impl JobView {
         Ok(view)
     }
 
+    /// The zone a job's times are shown in: its cron schedule's, else UTC.
+    pub fn zone_name(&self) -> &str {
+        match (&self.schedule, &self.tz) {
+            (Some(_), Some(tz)) => tz,
+            _ => "UTC",
+        }
+    }
+
     /// `0 3 * * * Europe/Berlin`, `every 15m` or `on demand`.
     pub fn schedule_text(&self) -> String {
         match (&self.schedule, &self.every) {

@@ -71,7 +71,7 @@ async fn runs(args: RunsArgs) -> Result<()> {
         }
         None => {
             let records = client.runs(&args.job, usize::from(args.limit)).await?;
-            let runs = by_run(&records);
+            let runs = RunRecords::group(&records);
             if args.json {
                 let mains: Vec<&Run> = runs.iter().map(|r| r.main).collect();
                 println!("{}", serde_json::to_string_pretty(&mains)?);
@@ -85,29 +85,9 @@ async fn runs(args: RunsArgs) -> Result<()> {
     Ok(())
 }
 
-/// The zone a job's times are shown in: its cron schedule's, else UTC.
+/// The zone a job's times are shown in (see [`JobView::zone_name`]).
 pub fn zone_of(job: &JobView) -> TimeZone {
-    job.tz
-        .as_deref()
-        .filter(|_| job.schedule.is_some())
-        .and_then(|tz| TimeZone::get(tz).ok())
-        .unwrap_or(TimeZone::UTC)
-}
-
-/// The records grouped by run, newest run first (a run's place is that of its newest record).
-pub fn by_run(records: &[Run]) -> Vec<RunRecords<'_>> {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut runs = Vec::new();
-    for record in records {
-        if seen.contains(&record.run_id.as_str()) {
-            continue;
-        }
-        seen.push(&record.run_id);
-        if let Some(found) = RunRecords::find(records, &record.run_id) {
-            runs.push(found);
-        }
-    }
-    runs
+    TimeZone::get(job.zone_name()).unwrap_or(TimeZone::UTC)
 }
 
 pub fn local(at: Timestamp, zone: &TimeZone) -> String {
@@ -244,44 +224,30 @@ pub fn render_run(job: &JobView, run: &Value, zone: &TimeZone) -> Result<String>
     Ok(out)
 }
 
-/// A record's pings, each with its time: a finished run's start (when it was pinged) and its
-/// end.
+/// A record's pings (see [`Run::pings`]), each with its time.
 fn ping_rows(run: &Run, zone: &TimeZone) -> Vec<(Option<Timestamp>, Vec<String>)> {
-    let dash = || "-".to_string();
-    if run.outcome == RunOutcome::Missed {
-        let at = run
-            .expected_at
-            .map(|t| format!("expected {}", local(t, zone)));
-        let row = vec![
-            "none".into(),
-            at.unwrap_or_default(),
-            dash(),
-            dash(),
-            dash(),
-        ];
-        return vec![(run.expected_at, row)];
-    }
-    let source = run.source.clone().unwrap_or_default();
-    let shown = |v: Option<String>| v.filter(|v| !v.is_empty()).unwrap_or_else(dash);
-    let mut rows = Vec::new();
-    let finished = !matches!(run.outcome, RunOutcome::Running | RunOutcome::Log);
-    if finished && run.started_at.is_some() && run.started_at != run.finished_at {
-        let at = run.started_at.map(|t| local(t, zone)).unwrap_or_default();
-        rows.push((
-            run.started_at,
-            vec!["start".into(), at, dash(), dash(), dash()],
-        ));
-    }
-    let at = run.finished_at.or(run.started_at);
-    rows.push((
-        at,
-        vec![
-            run.ping_name().into(),
-            at.map(|t| local(t, zone)).unwrap_or_default(),
-            shown(source.ip),
-            shown(source.user_agent),
-            shown(source.host),
-        ],
-    ));
-    rows
+    let shown = |v: Option<&String>| {
+        v.filter(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_else(|| "-".into())
+    };
+    run.pings()
+        .into_iter()
+        .map(|ping| {
+            let at = match (ping.missed, ping.at) {
+                (true, Some(t)) => format!("expected {}", local(t, zone)),
+                (false, Some(t)) => local(t, zone),
+                (_, None) => String::new(),
+            };
+            let source = ping.source;
+            let row = vec![
+                ping.name.to_string(),
+                at,
+                shown(source.and_then(|s| s.ip.as_ref())),
+                shown(source.and_then(|s| s.user_agent.as_ref())),
+                shown(source.and_then(|s| s.host.as_ref())),
+            ];
+            (ping.at, row)
+        })
+        .collect()
 }

@@ -206,15 +206,11 @@ pub fn summarise(job: &JobView, runs: &[Run], complete: bool, now: Timestamp) ->
             .filter(|r| run_time(r).is_some_and(|t| within_day(t, now))),
     )
     .total() as usize;
-    let zone = match (&job.schedule, &job.tz) {
-        (Some(_), Some(tz)) => tz.clone(),
-        _ => "UTC".to_string(),
-    };
     JobStatus {
         job: job.slug.clone(),
         state: job.status.clone(),
         schedule: job.schedule_text(),
-        zone,
+        zone: job.zone_name().to_string(),
         last_run,
         next_expected_at: job.next_expected_at,
         next_check_at: job.next_deadline,

@@ -28,4 +28,4 @@ pub use duration::Duration;
 pub use job::{FlapSettings, JobDoc, JobError, JobSpec, Schedule, Severity, Slug};
 pub use machine::{Ctx, Effects, Health, JobState, Ping, PingEvent, PingOutcome, Status};
 pub use report_types::DailyReport;
-pub use run::{BadRuns, Run, RunOutcome, RunRecords};
+pub use run::{BadRuns, PingRow, Run, RunOutcome, RunRecords};

@@ -183,6 +183,58 @@ impl BadRuns {
     }
 }
 
+/// One ping of a run, as the run page and `jobwatch runs <job> <run-id>` list them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PingRow<'a> {
+    /// `start`, `success`, `fail`, `exit status`, `log`, or `none` for a missed slot.
+    pub name: &'static str,
+    /// When it came (for a missed slot: when the run was expected).
+    pub at: Option<Timestamp>,
+    /// No ping came: the slot was missed.
+    pub missed: bool,
+    /// Where it came from: kept for a record's last ping only (`None` for the others).
+    pub source: Option<&'a crate::alert::PingSource>,
+}
+
+impl Run {
+    /// The pings this record stands for: a missed slot's none; a finished run's start (when
+    /// it was pinged; its source is not kept) and its last ping; otherwise its one ping.
+    pub fn pings(&self) -> Vec<PingRow<'_>> {
+        if self.outcome == RunOutcome::Missed {
+            return vec![PingRow {
+                name: "none",
+                at: self.expected_at,
+                missed: true,
+                source: None,
+            }];
+        }
+        let finished = !matches!(self.outcome, RunOutcome::Running | RunOutcome::Log);
+        let mut rows = Vec::with_capacity(2);
+        if finished && self.started_at.is_some() && self.started_at != self.finished_at {
+            rows.push(PingRow {
+                name: "start",
+                at: self.started_at,
+                missed: false,
+                source: None,
+            });
+        }
+        rows.push(PingRow {
+            name: self.ping_name(),
+            at: self.finished_at.or(self.started_at),
+            missed: false,
+            source: Some(self.source.as_ref().unwrap_or(&NO_SOURCE)),
+        });
+        rows
+    }
+}
+
+/// The source of a ping that came with none recorded.
+static NO_SOURCE: crate::alert::PingSource = crate::alert::PingSource {
+    ip: None,
+    user_agent: None,
+    host: None,
+};
+
 /// Everything recorded of one run: a run id may have several records (its start or end, the
 /// `/log` lines it sent), and the one that says how it went. What the run page, the admin
 /// API's run endpoint and `jobwatch runs <job> <run-id>` show.
@@ -197,7 +249,28 @@ pub struct RunRecords<'a> {
 impl<'a> RunRecords<'a> {
     /// The records of `run_id` among `runs` (in any order); `None` when there are none.
     pub fn find(runs: &'a [Run], run_id: &str) -> Option<RunRecords<'a>> {
-        let mut records: Vec<&Run> = runs.iter().filter(|r| r.run_id == run_id).collect();
+        Self::of(runs.iter().filter(|r| r.run_id == run_id).collect())
+    }
+
+    /// Every run among `runs` (newest first, as history is read), in the order of each run's
+    /// first record there.
+    pub fn group(runs: &'a [Run]) -> Vec<RunRecords<'a>> {
+        let mut order: Vec<&str> = Vec::new();
+        let mut by_id: std::collections::HashMap<&str, Vec<&Run>> = Default::default();
+        for run in runs {
+            let records = by_id.entry(run.run_id.as_str()).or_default();
+            if records.is_empty() {
+                order.push(&run.run_id);
+            }
+            records.push(run);
+        }
+        order
+            .into_iter()
+            .filter_map(|id| Self::of(by_id.remove(id).unwrap_or_default()))
+            .collect()
+    }
+
+    fn of(mut records: Vec<&'a Run>) -> Option<RunRecords<'a>> {
         records.sort_by_key(|r| r.seq);
         let main = records
             .iter()
@@ -235,5 +308,14 @@ mod records_tests {
             Some(7)
         );
         assert_eq!(RunRecords::find(&runs, "z"), None);
+        let grouped: Vec<(&str, u64)> = RunRecords::group(&runs)
+            .iter()
+            .map(|g| (g.main.run_id.as_str(), g.main.seq))
+            .collect();
+        assert_eq!(
+            grouped,
+            [("a", 4), ("b", 3)],
+            "in the order of first records"
+        );
     }
 }

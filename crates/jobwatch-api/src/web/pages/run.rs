@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use jiff::Timestamp;
-use jobwatch_core::{JobSpec, PingSource, Run, RunOutcome, RunRecords};
+use jobwatch_core::{JobSpec, Run, RunOutcome, RunRecords};
 use jobwatch_store::Store;
 use maud::{Markup, html};
 
@@ -119,32 +119,25 @@ fn render(
     }
 }
 
-/// A record's pings: a finished run's start (when it was pinged) and its end.
+/// A record's pings (see [`Run::pings`]), one row each.
 fn ping_rows(spec: &JobSpec, run: &Run) -> Markup {
-    let source = |s: Option<&PingSource>| {
-        let s = s.cloned().unwrap_or_default();
-        (
-            s.ip.unwrap_or_default(),
-            s.user_agent.unwrap_or_default(),
-            s.host.unwrap_or_default(),
-        )
-    };
-    let (ip, ua, host) = source(run.source.as_ref());
-    let finished = !matches!(
-        run.outcome,
-        RunOutcome::Running | RunOutcome::Log | RunOutcome::Missed
-    );
     html! {
-        @if run.outcome == RunOutcome::Missed {
-            tr { td.missed { "none" } td { @if let Some(t) = run.expected_at { "expected " (time(t, spec)) } } td {} td {} td {} }
-        } @else {
-            @if finished && run.started_at.is_some() && run.started_at != run.finished_at {
-                tr { td { "start" } td { @if let Some(t) = run.started_at { (time(t, spec)) } } td.muted colspan="3" { "(the source of a run's last ping is kept)" } }
-            }
-            tr {
-                td { (run.ping_name()) }
-                td { @if let Some(t) = run.finished_at.or(run.started_at) { (time(t, spec)) } }
-                td { (ip) } td.desc { (ua) } td { (host) }
+        @for ping in run.pings() {
+            @if ping.missed {
+                tr { td.missed { (ping.name) } td { @if let Some(t) = ping.at { "expected " (time(t, spec)) } } td {} td {} td {} }
+            } @else {
+                tr {
+                    td { (ping.name) }
+                    td { @if let Some(t) = ping.at { (time(t, spec)) } }
+                    @match ping.source {
+                        Some(source) => {
+                            td { (source.ip.as_deref().unwrap_or_default()) }
+                            td.desc { (source.user_agent.as_deref().unwrap_or_default()) }
+                            td { (source.host.as_deref().unwrap_or_default()) }
+                        }
+                        None => { td.muted colspan="3" { "(the source of a run's last ping is kept)" } }
+                    }
+                }
             }
         }
     }
