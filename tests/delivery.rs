@@ -22,15 +22,9 @@ use serde_json::{Value, json};
 
 /// Declares `job` (daily) and reports a failed run of it; returns the alert's SNS event.
 async fn failed_run(stack: &LiveStack, job: &str) -> Value {
-    let created = stack
-        .ingest
-        .invoke(stack.admin(
-            "PUT",
-            &format!("/api/v1/jobs/{job}"),
-            r#"{"every": "1d", "grace": "1h"}"#,
-        ))
+    stack
+        .declare(job, r#"{"every": "1d", "grace": "1h"}"#)
         .await;
-    assert_eq!(status(&created), 201, "{created}");
     let failed = stack
         .ingest
         .invoke(stack.ping("POST", &format!("{job}/2"), b"disk full"))
@@ -143,14 +137,9 @@ async fn an_alert_whose_publish_failed_is_published_again_by_the_next_sweep_and_
     let stack = LiveStack::stand_up_as("republish", "warn", &variant).await;
     let (ingest, sweeper, formatter) = (&stack.ingest, &stack.sweeper, &stack.formatter);
 
-    let created = ingest
-        .invoke(stack.admin(
-            "PUT",
-            "/api/v1/jobs/nightly-backup",
-            r#"{"every": "1d", "grace": "1h"}"#,
-        ))
+    stack
+        .declare("nightly-backup", r#"{"every": "1d", "grace": "1h"}"#)
         .await;
-    assert_eq!(status(&created), 201, "{created}");
     // SNS throttles every attempt of the ingest's publish: the run is recorded, the alert
     // waits in the outbox.
     ingest

@@ -28,23 +28,13 @@ async fn the_three_lambdas_take_a_failure_a_miss_and_an_alarm_to_slack() {
     let admin = |method: &str, path: &str, body: &str| stack.admin(method, path, body);
 
     // Jobs declared through the ingest's admin API.
-    let created = ingest
-        .invoke(admin(
-            "PUT",
-            "/api/v1/jobs/nightly-backup",
-            r#"{"every": "1d", "grace": "1h"}"#,
-        ))
+    stack
+        .declare("nightly-backup", r#"{"every": "1d", "grace": "1h"}"#)
         .await;
-    assert_eq!(status(&created), 201, "{created}");
-    let created = ingest
-        .invoke(admin(
-            "PUT",
-            "/api/v1/jobs/heartbeat",
-            r#"{"every": "2s", "grace": "1s"}"#,
-        ))
+    stack
+        .declare("heartbeat", r#"{"every": "2s", "grace": "1s"}"#)
         .await;
     let heartbeat_created = Instant::now();
-    assert_eq!(status(&created), 201, "{created}");
 
     // 1. A failing run: start, then exit code 2 with its output.
     let start = ingest

@@ -42,23 +42,13 @@ fn get(path_and_query: &str, cookie: Option<&str>) -> Value {
 async fn the_ingest_serves_the_pages_and_a_slack_link_opens_its_run() {
     let stack = LiveStack::stand_up("web", "warn").await;
     let (ingest, sweeper, formatter) = (&stack.ingest, &stack.sweeper, &stack.formatter);
-    let created = ingest
-        .invoke(stack.admin(
-            "PUT",
-            "/api/v1/jobs/nightly-backup",
-            r#"{"every": "1d", "grace": "1h"}"#,
-        ))
+    stack
+        .declare("nightly-backup", r#"{"every": "1d", "grace": "1h"}"#)
         .await;
-    assert_eq!(status(&created), 201, "{created}");
-    let created = ingest
-        .invoke(stack.admin(
-            "PUT",
-            "/api/v1/jobs/heartbeat",
-            r#"{"every": "2s", "grace": "1s"}"#,
-        ))
+    stack
+        .declare("heartbeat", r#"{"every": "2s", "grace": "1s"}"#)
         .await;
     let heartbeat_created = Instant::now();
-    assert_eq!(status(&created), 201, "{created}");
     ingest
         .invoke(stack.ping("GET", &format!("nightly-backup/start?rid={RID}"), b""))
         .await;

@@ -399,6 +399,17 @@ impl LiveStack {
         )
     }
 
+    /// Declares job `slug` with `definition` through the ingest's admin API, as a new job.
+    pub async fn declare(&self, slug: &str, definition: &str) -> Value {
+        let path = format!("/api/v1/jobs/{slug}");
+        let created = self
+            .ingest
+            .invoke(self.admin("PUT", &path, definition))
+            .await;
+        assert_eq!(status(&created), 201, "{created}");
+        created
+    }
+
     /// A ping to `/ping/<ping-key>/<rest>` (`backup/start?rid=...`), as the Function URL
     /// delivers it.
     pub fn ping(&self, method: &str, rest: &str, body: &[u8]) -> Value {
